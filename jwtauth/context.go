@@ -1,0 +1,47 @@
+package jwtauth
+
+import (
+	"context"
+	"slices"
+
+	"github.com/authkit-go/authkit/userstore"
+)
+
+// Principal is the authenticated caller of a request, as [Middleware] stores
+// it in the request's context.
+type Principal struct {
+	// Subject is the token's "sub": the user's ID.
+	Subject string
+	// Roles are the caller's roles: the stored user's when the middleware
+	// loads users, otherwise the token's "roles" claim.
+	Roles []string
+	// Scopes are the scopes the token grants.
+	Scopes []string
+	// Claims are the verified claims of the token.
+	Claims *Claims
+	// User is the stored user, when the middleware loads users; nil
+	// otherwise.
+	User *userstore.User
+}
+
+// HasRole reports whether the principal holds role r.
+func (p *Principal) HasRole(r string) bool { return slices.Contains(p.Roles, r) }
+
+// HasScope reports whether the principal's token grants scope s.
+func (p *Principal) HasScope(s string) bool { return slices.Contains(p.Scopes, s) }
+
+type principalKey struct{}
+
+// WithPrincipal returns a copy of ctx that carries p. Custom authenticators
+// (API keys, mTLS) and tests use it to feed handlers and the rbac package
+// without a JWT.
+func WithPrincipal(ctx context.Context, p *Principal) context.Context {
+	return context.WithValue(ctx, principalKey{}, p)
+}
+
+// PrincipalFrom returns the Principal stored by [Middleware] or
+// [WithPrincipal], if any. The returned Principal must not be modified.
+func PrincipalFrom(ctx context.Context) (*Principal, bool) {
+	p, ok := ctx.Value(principalKey{}).(*Principal)
+	return p, ok && p != nil
+}
