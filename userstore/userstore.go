@@ -128,21 +128,25 @@ type Manager interface {
 
 	// CreateUser stores a new user. If u.ID is empty the store assigns a
 	// random one. It returns an error wrapping [ErrDuplicate] if the
-	// normalised username or the ID is taken, and one wrapping
+	// normalised username is taken or the ID was ever used (IDs become
+	// token subjects and must never name two accounts), and one wrapping
 	// [ErrInvalidUser] if the username is invalid or PasswordHash is
 	// empty. The store sets CreatedAt and UpdatedAt; the caller's u is not
 	// modified, and the stored user is returned.
 	CreateUser(ctx context.Context, u *User) (*User, error)
 	// UpdateUser replaces the profile of the user with u.ID: Username,
 	// Name, Email, Roles and Disabled. It does not change PasswordHash or
-	// CreatedAt. A change of roles moves TokensValidAfter to now. A change
-	// of username to one another user holds returns [ErrDuplicate].
+	// CreatedAt. A change of roles, or disabling the user, moves
+	// TokensValidAfter to now. A change of username to one another user
+	// holds returns [ErrDuplicate].
 	UpdateUser(ctx context.Context, u *User) (*User, error)
 	// SetPasswordHash stores a new password hash for the user, as on a
 	// password change, and moves TokensValidAfter to now so that tokens
 	// issued before the change stop working.
 	SetPasswordHash(ctx context.Context, id, hash string) error
-	// SetDisabled disables or re-enables the user.
+	// SetDisabled disables or re-enables the user. Disabling moves
+	// TokensValidAfter to now, so that re-enabling the user does not bring
+	// back the tokens issued before.
 	SetDisabled(ctx context.Context, id string, disabled bool) error
 	// RevokeTokens moves TokensValidAfter to now: sign-out everywhere.
 	RevokeTokens(ctx context.Context, id string) error
@@ -199,7 +203,18 @@ func (o ListOptions) PageLimit() int {
 // include the zero-width and bidirectional marks used to forge look-alike
 // names).
 func NormalizeUsername(name string) (string, error) {
-	if len(name) > 4*MaxUsernameBytes || !utf8.ValidString(name) {
+	if len(name) > 4*MaxUsernameBytes {
+		return "", ErrInvalidUsername
+	}
+	if n, ok := normalizeASCII(name); ok {
+		return n, nil
+	}
+	return normalizeUnicode(name)
+}
+
+// normalizeUnicode is the full path of [NormalizeUsername].
+func normalizeUnicode(name string) (string, error) {
+	if !utf8.ValidString(name) {
 		return "", ErrInvalidUsername
 	}
 	n := norm.NFKC.String(name)
@@ -215,4 +230,26 @@ func NormalizeUsername(name string) (string, error) {
 		}
 	}
 	return n, nil
+}
+
+// normalizeASCII is the fast path of [NormalizeUsername] for printable ASCII
+// names, for which NFKC is the identity and case folding is lowering. It
+// reports false for anything else, which takes the full path.
+func normalizeASCII(name string) (string, bool) {
+	name = strings.TrimSpace(name)
+	if name == "" || len(name) > MaxUsernameBytes {
+		return "", false
+	}
+	upper := false
+	for i := 0; i < len(name); i++ {
+		c := name[i]
+		if c < 0x20 || c > 0x7e {
+			return "", false
+		}
+		upper = upper || ('A' <= c && c <= 'Z')
+	}
+	if !upper {
+		return name, true
+	}
+	return strings.ToLower(name), true
 }

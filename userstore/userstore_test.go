@@ -86,6 +86,27 @@ func FuzzNormalizeUsername(f *testing.F) {
 	})
 }
 
+// TestNormalizeASCIIFastPath checks that the ASCII fast path agrees with the
+// full Unicode path on every name it accepts.
+func TestNormalizeASCIIFastPath(t *testing.T) {
+	t.Parallel()
+	names := []string{"alice@example.com", "Alice@Example.COM", "  Bob ", "KELVIN", "a\tb", "~!#$%^&*()_+{}|:<>?", "x", "\t\n", ""}
+	var all []byte
+	for c := byte(0x20); c <= 0x7e; c++ {
+		all = append(all, c)
+	}
+	names = append(names, string(all), strings.Repeat("A", MaxUsernameBytes), strings.Repeat("A", MaxUsernameBytes+1))
+	for _, name := range names {
+		t.Run(name, func(t *testing.T) {
+			fast, ok := normalizeASCII(name)
+			full, err := normalizeUnicode(name)
+			if ok && (err != nil || fast != full) {
+				t.Errorf("normalizeASCII(%q) = %q; full path = %q, %v", name, fast, full, err)
+			}
+		})
+	}
+}
+
 func TestUserClone(t *testing.T) {
 	t.Parallel()
 	if got := (*User)(nil).Clone(); got != nil {

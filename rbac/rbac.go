@@ -1,0 +1,209 @@
+// Package rbac checks roles, permissions and scopes of the caller that
+// [jwtauth.Middleware] authenticated, and answers a caller who lacks them
+// as RFC 6750 §3.1 says: 403 insufficient_scope.
+//
+// Each check is middleware of the form func(http.Handler) http.Handler, to
+// be mounted inside the Bearer middleware:
+//
+//	bearer := jwtauth.Middleware(verifier, jwtauth.WithUsers(store))
+//	mux.Handle("GET /api/admin/users", bearer(rbac.Require("admin")(listUsers)))
+//
+// The checks read the [jwtauth.Principal] in the request's context. Its
+// roles are the stored user's when the Bearer middleware loads users (so a
+// demoted admin loses access at once), otherwise the token's "roles" claim;
+// its scopes are the token's "scope" claim. Custom authenticators feed the
+// checks with [jwtauth.WithPrincipal].
+//
+// # Answers
+//
+// With no principal in the context (the Bearer middleware was not mounted,
+// or let the request through without credentials) a check answers 401 with
+// a challenge that has no error attribute, exactly as the Bearer middleware
+// answers a request without credentials. A principal that fails the check
+// gets 403 with
+//
+//	WWW-Authenticate: Bearer realm="api", error="insufficient_scope", error_description="..."
+//
+// and the JSON body {"error": "insufficient_scope", "error_description":
+// "..."}; [RequireScope] adds the scope attribute naming the scopes the
+// resource needs. Both go through [jwtauth.WriteChallenge] unless
+// [WithErrorHandler] says otherwise.
+//
+// # Misuse
+//
+// A check that can never be met because it was built wrong (no names at
+// all, an empty name, a scope that is not an RFC 6749 scope-token, a
+// permission the [Policy] does not know, a nil handler) does not panic: it
+// answers every request with 500 and {"error": "server_error"}, so the
+// mistake shows on the first request and no request gets through.
+package rbac
+
+import (
+	"net/http"
+	"strings"
+
+	"github.com/authkit-go/authkit/jwtauth"
+)
+
+// defaultRealm matches the default realm of [jwtauth.Middleware], so that
+// both answer with the same challenge.
+const defaultRealm = "api"
+
+// Option adjusts the answers of a [Policy]'s checks. Pass options to
+// [NewPolicy]; a policy without roles, rbac.NewPolicy(nil, nil, opts...),
+// gives the package-level checks other options.
+type Option func(*options)
+
+type options struct {
+	realm    string
+	realmSet bool
+	onError  func(w http.ResponseWriter, r *http.Request, c jwtauth.Challenge)
+}
+
+// WithRealm sets the realm attribute of the WWW-Authenticate challenges. The
+// default is "api", as for [jwtauth.Middleware]; an empty realm leaves the
+// attribute out.
+func WithRealm(realm string) Option {
+	return func(o *options) { o.realm, o.realmSet = realm, true }
+}
+
+// WithErrorHandler replaces the writer of the 401 and 403 answers. fn
+// receives the [jwtauth.Challenge] the check decided on: Status 401 with
+// no Code when the context holds no principal, else Status 403 with
+// [jwtauth.CodeInsufficientScope]. The default, and what a nil fn means, is
+// [jwtauth.WriteChallenge] with the configured realm.
+func WithErrorHandler(fn func(w http.ResponseWriter, r *http.Request, c jwtauth.Challenge)) Option {
+	return func(o *options) { o.onError = fn }
+}
+
+// Require returns middleware that lets a request through if its principal
+// holds at least one of roles, and answers 401 or 403 otherwise (see the
+// package documentation). Roles are compared exactly. It is shorthand for
+// the same method of a [Policy] with no roles defined and default options.
+func Require(roles ...string) func(http.Handler) http.Handler {
+	return (*Policy)(nil).Require(roles...)
+}
+
+// RequireAll returns middleware that lets a request through if its
+// principal holds every one of roles. It is shorthand for the same method
+// of a [Policy] with no roles defined and default options.
+func RequireAll(roles ...string) func(http.Handler) http.Handler {
+	return (*Policy)(nil).RequireAll(roles...)
+}
+
+// RequireScope returns middleware that lets a request through if its
+// principal's token grants every one of scopes, as RFC 6750 §3.1 has it:
+// the token must carry all the scopes the resource needs. The 403 answer
+// names them in the scope attribute. Each scope must be an RFC 6749 §3.3
+// scope-token (printable ASCII, no space, '"' or '\'). It is shorthand for
+// the same method of a [Policy] with default options.
+func RequireScope(scopes ...string) func(http.Handler) http.Handler {
+	return (*Policy)(nil).RequireScope(scopes...)
+}
+
+// check is a decided requirement: allow reports whether a principal meets
+// it, desc and scope fill the 403 challenge.
+type check struct {
+	allow func(p *jwtauth.Principal) bool
+	desc  string
+	scope string
+}
+
+// middleware returns the middleware that enforces c with p's options.
+func (p *Policy) middleware(c check) func(http.Handler) http.Handler {
+	realm, onError := defaultRealm, jwtauth.WriteChallenge
+	var custom func(http.ResponseWriter, *http.Request, jwtauth.Challenge)
+	if p != nil {
+		if p.opts.realmSet {
+			realm = p.opts.realm
+		}
+		custom = p.opts.onError
+	}
+	fail := func(w http.ResponseWriter, r *http.Request, ch jwtauth.Challenge) {
+		if custom != nil {
+			custom(w, r, ch)
+			return
+		}
+		onError(w, realm, ch)
+	}
+	forbidden := jwtauth.Challenge{
+		Status:      http.StatusForbidden,
+		Code:        jwtauth.CodeInsufficientScope,
+		Description: c.desc,
+		Scope:       c.scope,
+	}
+	return func(next http.Handler) http.Handler {
+		if next == nil {
+			return http.HandlerFunc(misconfigured)
+		}
+		return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+			pr, ok := jwtauth.PrincipalFrom(r.Context())
+			switch {
+			case !ok:
+				fail(w, r, jwtauth.NoCredentials())
+			case !c.allow(pr):
+				fail(w, r, forbidden)
+			default:
+				next.ServeHTTP(w, r)
+			}
+		})
+	}
+}
+
+// misconfigured answers every request to a check that was built wrong.
+func misconfigured(w http.ResponseWriter, _ *http.Request) {
+	h := w.Header()
+	h.Set("Content-Type", "application/json")
+	h.Set("Cache-Control", "no-store")
+	w.WriteHeader(http.StatusInternalServerError)
+	w.Write([]byte(`{"error":"server_error"}` + "\n"))
+}
+
+// denyAll is the middleware of a check that was built wrong.
+func denyAll(http.Handler) http.Handler { return http.HandlerFunc(misconfigured) }
+
+// validNames reports whether names is a non-empty list of non-empty names.
+func validNames(names []string) bool {
+	if len(names) == 0 {
+		return false
+	}
+	for _, n := range names {
+		if n == "" {
+			return false
+		}
+	}
+	return true
+}
+
+// validScopes reports whether scopes is a non-empty list of RFC 6749 §3.3
+// scope-tokens: 1*( %x21 / %x23-5B / %x5D-7E ).
+func validScopes(scopes []string) bool {
+	if !validNames(scopes) {
+		return false
+	}
+	for _, s := range scopes {
+		for i := 0; i < len(s); i++ {
+			if c := s[i]; c < 0x21 || c > 0x7e || c == '"' || c == '\\' {
+				return false
+			}
+		}
+	}
+	return true
+}
+
+// scopeCheck is the check of RequireScope.
+func scopeCheck(scopes []string) check {
+	scopes = append([]string(nil), scopes...)
+	return check{
+		allow: func(p *jwtauth.Principal) bool {
+			for _, s := range scopes {
+				if !p.HasScope(s) {
+					return false
+				}
+			}
+			return true
+		},
+		desc:  jwtauth.DescInsufficientScope,
+		scope: strings.Join(scopes, " "),
+	}
+}
