@@ -1,0 +1,86 @@
+// Package oauth2pw implements the OAuth 2.0 token endpoint for the resource
+// owner password credentials grant ([RFC 6749] §4.3).
+//
+// The password grant hands the user's password to the client. The OAuth 2.0
+// Security Best Current Practice ([RFC 9700] §2.4) says it MUST NOT be used,
+// and OAuth 2.1 drops it. It remains useful in one place: a first-party
+// application (your own web or mobile front end, talking to your own API)
+// that is moving from a login form to tokens. Never offer it to third-party
+// clients, and plan a move to the authorization code grant with PKCE. The
+// defaults limit the damage: short-lived tokens (30 minutes), no scopes
+// unless configured, and throttling of failed logins switched on.
+//
+// # Requests and answers
+//
+// [NewHandler] returns an [http.Handler] to mount at the token endpoint's
+// path on any router. It accepts only POST requests with an
+// application/x-www-form-urlencoded body of at most 4 KiB (configurable),
+// read through [http.MaxBytesReader] before any parsing. It reads
+// grant_type (which must be "password"), username, password, and the
+// optional scope, client_id and client_secret; each may appear at most once
+// (RFC 6749 §3.2), other parameters are ignored, and the URL's query string
+// is never read.
+//
+// A successful login answers 200 with
+//
+//	{"access_token": "...", "token_type": "Bearer", "expires_in": 1800, "scope": "..."}
+//
+// where "scope" is present whenever the token carries scopes. Errors are RFC
+// 6749 §5.2 JSON bodies, {"error": "...", "error_description": "..."}, with
+// descriptions from a fixed vocabulary that never echoes the request:
+//
+//	wrong password, unknown or disabled user   400 invalid_grant
+//	missing or repeated parameter, not a form  400 invalid_request
+//	grant_type other than "password"           400 unsupported_grant_type
+//	scope the user or client may not have      400 invalid_scope
+//	bad client credentials                     401 invalid_client, WWW-Authenticate: Basic
+//	body over the size cap                     413 invalid_request
+//	method other than POST                     405 invalid_request, Allow: POST
+//	too many failed logins                     429 slow_down, Retry-After
+//	store, hasher or issuer failure            500 server_error
+//
+// Every answer, success or error, carries Cache-Control: no-store and
+// Pragma: no-cache.
+//
+// # Account enumeration
+//
+// An unknown user, a wrong password and a disabled user get the same
+// answer after the same work: one password verification. For an unknown
+// user the handler verifies against a dummy hash, which [NewHandler] makes
+// with the configured hasher, so it costs what a current stored hash costs;
+// a disabled user's password is verified before the user is refused. (A
+// user whose stored hash is of an older algorithm or cheaper parameters
+// costs that hash's time until a login upgrades it, see below.) A password
+// longer than the policy's byte cap is refused without hashing, whoever
+// the user.
+//
+// # Throttling
+//
+// Failed logins are counted per (username, client address) pair, per address
+// and per username; past a limit, attempts wait a delay that doubles with
+// each failure, up to a cap, and are answered 429 before any hashing, even
+// when the password is right. See [ThrottlePolicy] for the in-memory
+// default and [Limiter] to share counts between instances. Behind a
+// reverse proxy, name it in [Config.TrustedProxies], or every client counts
+// as the proxy's address.
+//
+// # Scopes and clients
+//
+// A requested scope must be a subset of what the user may have: by default,
+// the scopes named like the user's roles; see [Config.RoleScopes]. A
+// request without a scope gets [Config.DefaultScopes]. Client
+// authentication is optional ([Config.Clients]): public clients name
+// themselves with client_id; confidential clients authenticate with HTTP
+// Basic or with client_id and client_secret in the form, never both. The
+// token's client_id claim records the client.
+//
+// # Rehash on login
+//
+// When the user's stored hash is outdated (see
+// [userstore.PasswordHasher.NeedsRehash]) and the store implements
+// [userstore.PasswordHashUpgrader], a successful login stores a fresh hash.
+// A failure to store it is logged and does not fail the login.
+//
+// [RFC 6749]: https://www.rfc-editor.org/rfc/rfc6749
+// [RFC 9700]: https://www.rfc-editor.org/rfc/rfc9700
+package oauth2pw

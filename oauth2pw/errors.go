@@ -1,0 +1,142 @@
+package oauth2pw
+
+import (
+	"encoding/json"
+	"net/http"
+	"strconv"
+	"time"
+)
+
+// Error codes of RFC 6749 §5.2 (and, for throttling, RFC 8628 §3.5), the
+// values of [Error.Code] and of the "error" member of the token endpoint's
+// error responses.
+const (
+	// CodeInvalidRequest: a parameter is missing, repeated or malformed,
+	// the body is not a form or is too large, or the method is not POST.
+	CodeInvalidRequest = "invalid_request"
+	// CodeInvalidClient: client authentication failed (401, with a Basic
+	// challenge).
+	CodeInvalidClient = "invalid_client"
+	// CodeInvalidGrant: the username or password is wrong, the user is
+	// unknown or disabled. The three cases are one answer.
+	CodeInvalidGrant = "invalid_grant"
+	// CodeUnsupportedGrantType: grant_type is not "password".
+	CodeUnsupportedGrantType = "unsupported_grant_type"
+	// CodeInvalidScope: the requested scope is malformed or more than the
+	// user or client may have.
+	CodeInvalidScope = "invalid_scope"
+	// CodeSlowDown: too many failed logins; the answer is 429 with a
+	// Retry-After header. RFC 6749 defines no code for throttling; this one
+	// is borrowed from the device grant (RFC 8628 §3.5).
+	CodeSlowDown = "slow_down"
+	// CodeServerError: the store, the hasher or the token issuer failed
+	// (500). The cause is logged, never sent.
+	CodeServerError = "server_error"
+)
+
+// The fixed vocabulary of error_description values. Each uses only the
+// characters RFC 6749 §5.2 allows (%x20-21 / %x23-5B / %x5D-7E), so none
+// needs escaping, and none echoes the request or a library error.
+const (
+	descMethod        = "The token endpoint accepts only POST"
+	descContentType   = "The request body must be application/x-www-form-urlencoded"
+	descBodyTooLarge  = "The request body is too large"
+	descMalformedBody = "The request body is not a valid form"
+	descRepeatedParam = "A request parameter was sent more than once"
+	descMissingGrant  = "The grant_type parameter is required"
+	descUnsupported   = "Only the password grant type is supported"
+	descMissingCreds  = "The username and password parameters are required"
+	descMultipleAuth  = "More than one client authentication method was used"
+	descInvalidClient = "Client authentication failed"
+	descInvalidGrant  = "The username or password is incorrect"
+	descInvalidScope  = "The requested scope is invalid or not allowed"
+	descThrottled     = "Too many failed login attempts, retry later"
+	descServerError   = "The server could not complete the request"
+)
+
+// Error is an RFC 6749 §5.2 error response of the token endpoint. Its Code
+// and Description are what the client sees; Description comes from a fixed
+// vocabulary and is safe to show. The cause, if any, is only logged.
+//
+// Errors compare by Code: errors.Is(err, &Error{Code: CodeInvalidGrant})
+// holds for every invalid_grant answer.
+type Error struct {
+	// Code is the "error" member, one of the Code constants.
+	Code string
+	// Description is the "error_description" member.
+	Description string
+
+	status     int
+	cause      error
+	retryAfter time.Duration
+}
+
+// Error returns the code and description, and the cause if there is one.
+func (e *Error) Error() string {
+	s := "oauth2pw: " + e.Code + ": " + e.Description
+	if e.cause != nil {
+		s += ": " + e.cause.Error()
+	}
+	return s
+}
+
+// Unwrap returns the cause of e, or nil.
+func (e *Error) Unwrap() error { return e.cause }
+
+// Is reports whether target is an *Error with the same Code.
+func (e *Error) Is(target error) bool {
+	t, ok := target.(*Error)
+	return ok && t != nil && t.Code == e.Code
+}
+
+// tokenError builds the *Error for code at status with description desc.
+func tokenError(status int, code, desc string) *Error {
+	return &Error{Code: code, Description: desc, status: status}
+}
+
+// withCause returns a copy of e that carries cause for the logs.
+func (e *Error) withCause(cause error) *Error {
+	c := *e
+	c.cause = cause
+	return &c
+}
+
+// setNoStore sets the cache headers that every token endpoint answer
+// carries (RFC 6749 §5.1, §5.2).
+func setNoStore(h http.Header) {
+	h.Set("Cache-Control", "no-store")
+	h.Set("Pragma", "no-cache")
+}
+
+// writeTokenError writes e as the response: its status, the cache headers,
+// the header its status calls for (Allow on 405, a Basic challenge naming
+// realm on 401, Retry-After in whole seconds on 429) and the JSON body
+// {"error", "error_description"}. It is the only writer of error answers.
+func writeTokenError(w http.ResponseWriter, realm string, e *Error) {
+	h := w.Header()
+	setNoStore(h)
+	h.Set("Content-Type", "application/json")
+	status := e.status
+	if status == 0 {
+		status = http.StatusBadRequest
+	}
+	switch status {
+	case http.StatusMethodNotAllowed:
+		h.Set("Allow", http.MethodPost)
+	case http.StatusUnauthorized:
+		h.Set("WWW-Authenticate", `Basic realm="`+realm+`", charset="UTF-8"`)
+	case http.StatusTooManyRequests:
+		h.Set("Retry-After", strconv.FormatInt(retryAfterSeconds(e.retryAfter), 10))
+	}
+	w.WriteHeader(status)
+	json.NewEncoder(w).Encode(struct {
+		Error       string `json:"error"`
+		Description string `json:"error_description,omitempty"`
+	}{e.Code, e.Description})
+}
+
+// retryAfterSeconds rounds d up to whole seconds, at least one.
+func retryAfterSeconds(d time.Duration) int64 {
+	s := int64((d + time.Second - 1) / time.Second)
+	return max(s, 1)
+}

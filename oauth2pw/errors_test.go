@@ -1,0 +1,79 @@
+package oauth2pw
+
+import (
+	"errors"
+	"fmt"
+	"net/http"
+	"testing"
+	"time"
+)
+
+// TestDescriptionCharset checks every error_description constant against
+// the characters RFC 6749 §5.2 allows: %x20-21 / %x23-5B / %x5D-7E.
+func TestDescriptionCharset(t *testing.T) {
+	t.Parallel()
+	descs := []string{
+		descMethod, descContentType, descBodyTooLarge, descMalformedBody,
+		descRepeatedParam, descMissingGrant, descUnsupported, descMissingCreds,
+		descMultipleAuth, descInvalidClient, descInvalidGrant, descInvalidScope,
+		descThrottled, descServerError,
+	}
+	seen := map[string]bool{}
+	for _, d := range descs {
+		if d == "" || seen[d] {
+			t.Errorf("description %q is empty or repeated", d)
+		}
+		seen[d] = true
+		for i := 0; i < len(d); i++ {
+			if c := d[i]; c < 0x20 || c > 0x7e || c == '"' || c == '\\' {
+				t.Errorf("description %q: byte %#x at %d is outside RFC 6749 §5.2's set", d, c, i)
+			}
+		}
+	}
+	codes := []string{CodeInvalidRequest, CodeInvalidClient, CodeInvalidGrant, CodeUnsupportedGrantType, CodeInvalidScope, CodeSlowDown, CodeServerError}
+	for _, c := range codes {
+		for i := 0; i < len(c); i++ {
+			if b := c[i]; b < 0x20 || b > 0x7e || b == '"' || b == '\\' {
+				t.Errorf("code %q: byte %#x outside RFC 6749 §5.2's set", c, b)
+			}
+		}
+	}
+}
+
+func TestErrorIsAndUnwrap(t *testing.T) {
+	t.Parallel()
+	cause := errors.New("store down")
+	err := fmt.Errorf("wrapped: %w", serverError(cause))
+	if !errors.Is(err, &Error{Code: CodeServerError}) {
+		t.Errorf("errors.Is(%v, server_error) = false, want true", err)
+	}
+	if errors.Is(err, &Error{Code: CodeInvalidGrant}) {
+		t.Errorf("errors.Is(%v, invalid_grant) = true, want false", err)
+	}
+	if !errors.Is(err, cause) {
+		t.Errorf("errors.Is(%v, cause) = false, want true", err)
+	}
+	e, ok := errors.AsType[*Error](err)
+	if !ok || e.status != http.StatusInternalServerError || e.Description != descServerError {
+		t.Errorf("AsType = %+v, %v", e, ok)
+	}
+	if got, want := invalidGrant().Error(), "oauth2pw: invalid_grant: "+descInvalidGrant; got != want {
+		t.Errorf("Error() = %q, want %q", got, want)
+	}
+	if errors.Is(invalidGrant(), (*Error)(nil)) {
+		t.Error("errors.Is(_, (*Error)(nil)) = true, want false")
+	}
+}
+
+func TestRetryAfterSeconds(t *testing.T) {
+	t.Parallel()
+	for _, tc := range []struct {
+		in   string
+		want int64
+	}{{"0s", 1}, {"1ms", 1}, {"1s", 1}, {"1.001s", 2}, {"5m", 300}} {
+		d, _ := time.ParseDuration(tc.in)
+		if got := retryAfterSeconds(d); got != tc.want {
+			t.Errorf("retryAfterSeconds(%s) = %d, want %d", tc.in, got, tc.want)
+		}
+	}
+}

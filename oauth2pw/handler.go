@@ -1,0 +1,379 @@
+package oauth2pw
+
+import (
+	"context"
+	"crypto/rand"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"io"
+	"log/slog"
+	"mime"
+	"net/http"
+	"net/netip"
+	"net/url"
+	"slices"
+	"strings"
+	"time"
+
+	"github.com/authkit-go/authkit/jwtauth"
+	"github.com/authkit-go/authkit/userstore"
+)
+
+// Handler is the token endpoint: an [http.Handler] that answers RFC 6749
+// §4.3 access token requests. Create it with [NewHandler]; it is safe for
+// concurrent use.
+type Handler struct {
+	cfg       Config
+	dummyHash string
+	ctxHasher userstore.ContextHasher // cfg.Hasher, if it is one
+	limiter   Limiter                 // nil when throttling is off
+	clients   *clientRegistry         // nil when client authentication is off
+	scopes    scopePolicy
+	maxPw     int
+}
+
+var _ http.Handler = (*Handler)(nil)
+
+// NewHandler returns the token endpoint configured by cfg. It copies cfg, so
+// later changes to cfg or to the slices and maps it holds have no effect.
+//
+// It returns an error for a config that cannot be safe: a nil Users, Hasher
+// or Tokens, a TTL above 24 hours, an invalid password policy, scope,
+// client or throttle policy. It hashes a random password once with
+// cfg.Hasher (see [Config.Hasher]) and returns the error if it cannot.
+func NewHandler(cfg Config) (*Handler, error) {
+	cfg, err := cfg.validate()
+	if err != nil {
+		return nil, err
+	}
+	cfg.DefaultScopes = cloneScopes(cfg.DefaultScopes)
+	cfg.TrustedProxies = slices.Clone(cfg.TrustedProxies)
+	if cfg.RoleScopes != nil {
+		rs := make(map[string][]string, len(cfg.RoleScopes))
+		for role, s := range cfg.RoleScopes {
+			rs[role] = cloneScopes(s)
+		}
+		cfg.RoleScopes = rs
+	}
+	dummy, err := cfg.Hasher.Hash(rand.Text())
+	if err != nil {
+		return nil, fmt.Errorf("oauth2pw: hashing the dummy password: %w", err)
+	}
+	h := &Handler{
+		cfg:       cfg,
+		dummyHash: dummy,
+		clients:   newClientRegistry(cfg.Clients, cfg.RequireClient),
+		scopes:    scopePolicy{byRole: cfg.RoleScopes, defaults: cfg.DefaultScopes},
+		maxPw:     cfg.Policy.MaxPasswordBytes(),
+	}
+	h.cfg.Clients = nil // kept as digests in h.clients only
+	h.ctxHasher, _ = cfg.Hasher.(userstore.ContextHasher)
+	switch {
+	case cfg.InsecureNoThrottle:
+	case cfg.Limiter != nil:
+		h.limiter = cfg.Limiter
+	default:
+		h.limiter = newMemoryLimiter(cfg.Throttle, cfg.Now)
+	}
+	return h, nil
+}
+
+// tokenResponse is the RFC 6749 §5.1 success body.
+type tokenResponse struct {
+	AccessToken string `json:"access_token"`
+	TokenType   string `json:"token_type"`
+	ExpiresIn   int64  `json:"expires_in"`
+	Scope       string `json:"scope,omitempty"`
+}
+
+// ServeHTTP answers an access token request. The request must be a POST
+// whose body is an application/x-www-form-urlencoded form (a charset
+// parameter, if any, must be UTF-8) of at most [Config.MaxBodyBytes]
+// bytes. Parameters in the URL's query string are ignored: RFC 6749 §3.2
+// puts them in the body, where they stay out of access logs.
+//
+// The success body is {"access_token", "token_type": "Bearer",
+// "expires_in", "scope"}, with "scope" present whenever the token carries
+// scopes, whether or not they are the ones requested. Errors are the JSON
+// bodies of RFC 6749 §5.2; see the Code constants for which status goes
+// with which code. Every answer carries Cache-Control: no-store and Pragma:
+// no-cache.
+func (h *Handler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
+	resp, e := h.token(w, r)
+	if e != nil {
+		writeTokenError(w, h.cfg.Realm, e)
+		return
+	}
+	hd := w.Header()
+	setNoStore(hd)
+	hd.Set("Content-Type", "application/json")
+	w.WriteHeader(http.StatusOK)
+	json.NewEncoder(w).Encode(resp)
+}
+
+// Parameters that RFC 6749 §3.2 forbids repeating and that this endpoint
+// reads. Other parameters are ignored, repeated or not (RFC 8707's
+// "resource" may legitimately repeat).
+func knownParams() [6]string {
+	return [...]string{"grant_type", "username", "password", "scope", "client_id", "client_secret"}
+}
+
+func badRequest(desc string) *Error {
+	return tokenError(http.StatusBadRequest, CodeInvalidRequest, desc)
+}
+
+func invalidGrant() *Error {
+	return tokenError(http.StatusBadRequest, CodeInvalidGrant, descInvalidGrant)
+}
+
+func serverError(cause error) *Error {
+	return tokenError(http.StatusInternalServerError, CodeServerError, descServerError).withCause(cause)
+}
+
+// token runs the checks of an access token request in order and returns
+// the success body or the error to answer.
+func (h *Handler) token(w http.ResponseWriter, r *http.Request) (*tokenResponse, *Error) {
+	if r.Method != http.MethodPost {
+		return nil, tokenError(http.StatusMethodNotAllowed, CodeInvalidRequest, descMethod)
+	}
+	if !isForm(r.Header.Values("Content-Type")) {
+		return nil, badRequest(descContentType)
+	}
+	form, e := readForm(w, r, h.cfg.MaxBodyBytes)
+	if e != nil {
+		return nil, e
+	}
+	for _, p := range knownParams() {
+		if len(form[p]) > 1 {
+			return nil, badRequest(descRepeatedParam)
+		}
+	}
+	switch form.Get("grant_type") {
+	case "password":
+	case "":
+		return nil, badRequest(descMissingGrant)
+	default:
+		return nil, tokenError(http.StatusBadRequest, CodeUnsupportedGrantType, descUnsupported)
+	}
+
+	ctx := r.Context()
+	ip := clientIP(r, h.cfg.TrustedProxies)
+	var cl *client
+	if h.clients != nil {
+		if cl, e = h.clients.authenticate(r, form); e != nil {
+			if e.Code == CodeInvalidClient {
+				h.cfg.Logger.LogAttrs(ctx, slog.LevelWarn, "oauth2pw: client authentication failed",
+					slog.String("ip", addrString(ip)))
+			}
+			return nil, e
+		}
+	}
+	username, password := form.Get("username"), form.Get("password")
+	if username == "" || password == "" {
+		return nil, badRequest(descMissingCreds)
+	}
+	requested, err := parseScope(form.Get("scope"))
+	if err != nil {
+		return nil, tokenError(http.StatusBadRequest, CodeInvalidScope, descInvalidScope)
+	}
+
+	key := ThrottleKey{Username: username, IP: ip}
+	if n, err := userstore.NormalizeUsername(username); err == nil {
+		key.Username = n
+	}
+	attrs := []slog.Attr{slog.String("username", key.Username), slog.String("ip", addrString(ip))}
+	if cl != nil {
+		attrs = append(attrs, slog.String("client_id", cl.id))
+	}
+	if h.limiter != nil {
+		if wait, ok := h.limiter.Allow(ctx, key); !ok {
+			h.cfg.Logger.LogAttrs(ctx, slog.LevelWarn, "oauth2pw: login throttled",
+				append(attrs, slog.Duration("retry_after", wait))...)
+			e := tokenError(http.StatusTooManyRequests, CodeSlowDown, descThrottled)
+			e.retryAfter = wait
+			return nil, e
+		}
+	}
+	resp, u, e := h.login(ctx, username, password, cl, requested, attrs)
+	if h.limiter != nil {
+		if u != nil && (e == nil || e.Code == CodeInvalidScope) {
+			h.limiter.Success(ctx, key)
+		} else {
+			h.limiter.Failure(ctx, key)
+		}
+	}
+	return resp, e
+}
+
+// login checks the credentials and issues the token. It returns the user
+// whenever the password was right, even if the login still fails.
+func (h *Handler) login(ctx context.Context, username, password string, cl *client, requested []string, attrs []slog.Attr) (*tokenResponse, *userstore.User, *Error) {
+	log := h.cfg.Logger
+	failed := func(reason string, extra ...slog.Attr) *Error {
+		log.LogAttrs(ctx, slog.LevelWarn, "oauth2pw: login failed",
+			append(append(attrs, slog.String("reason", reason)), extra...)...)
+		return invalidGrant()
+	}
+	if len(password) > h.maxPw {
+		return nil, nil, failed("password_too_long")
+	}
+
+	u, err := h.cfg.Users.UserByUsername(ctx, username)
+	switch {
+	case err == nil && u == nil:
+		err = errors.New("store returned no user and no error")
+		fallthrough
+	case err != nil && !errors.Is(err, userstore.ErrNotFound) && !errors.Is(err, userstore.ErrInvalidUsername):
+		e := serverError(fmt.Errorf("looking up user: %w", err))
+		log.LogAttrs(ctx, slog.LevelError, "oauth2pw: login error", append(attrs, slog.Any("error", e))...)
+		return nil, nil, e
+	case err != nil:
+		u = nil
+	}
+
+	encoded := h.dummyHash
+	if u != nil {
+		encoded = u.PasswordHash
+	}
+	ok, err := h.verify(ctx, encoded, password)
+	if err != nil {
+		if u != nil && (errors.Is(err, userstore.ErrMalformedHash) || errors.Is(err, userstore.ErrUnknownHashFormat)) {
+			return nil, nil, failed("unreadable_hash", slog.String("user_id", u.ID), slog.Any("error", err))
+		}
+		e := serverError(fmt.Errorf("verifying password: %w", err))
+		log.LogAttrs(ctx, slog.LevelError, "oauth2pw: login error", append(attrs, slog.Any("error", e))...)
+		return nil, nil, e
+	}
+	switch {
+	case u == nil:
+		return nil, nil, failed("unknown_user")
+	case !ok:
+		return nil, nil, failed("bad_password", slog.String("user_id", u.ID))
+	case u.Disabled:
+		return nil, nil, failed("disabled", slog.String("user_id", u.ID))
+	}
+	attrs = append(attrs, slog.String("user_id", u.ID))
+
+	granted, ok := h.scopes.grant(u, cl, requested)
+	if !ok {
+		log.LogAttrs(ctx, slog.LevelWarn, "oauth2pw: scope refused",
+			append(attrs, slog.String("scope", strings.Join(requested, " ")))...)
+		return nil, u, tokenError(http.StatusBadRequest, CodeInvalidScope, descInvalidScope)
+	}
+
+	now := h.cfg.Now()
+	claims := jwtauth.Claims{
+		Subject:   u.ID,
+		IssuedAt:  now,
+		ExpiresAt: now.Add(h.cfg.TTL),
+		Scope:     granted,
+		Roles:     slices.Clone(u.Roles),
+	}
+	if cl != nil {
+		claims.ClientID = cl.id
+	}
+	tok, err := h.cfg.Tokens.Issue(ctx, claims)
+	if err != nil {
+		e := serverError(fmt.Errorf("issuing token: %w", err))
+		log.LogAttrs(ctx, slog.LevelError, "oauth2pw: login error", append(attrs, slog.Any("error", e))...)
+		return nil, u, e
+	}
+	h.rehash(ctx, u, password, attrs)
+
+	expiresIn := h.cfg.TTL
+	if c := tok.Claims; !c.ExpiresAt.IsZero() && !c.IssuedAt.IsZero() {
+		expiresIn = c.ExpiresAt.Sub(c.IssuedAt)
+	}
+	scope := strings.Join(tok.Claims.Scope, " ")
+	log.LogAttrs(ctx, slog.LevelInfo, "oauth2pw: login succeeded",
+		append(attrs, slog.String("scope", scope), slog.Any("token", tok))...)
+	return &tokenResponse{
+		AccessToken: tok.Raw,
+		TokenType:   "Bearer",
+		ExpiresIn:   max(int64(expiresIn/time.Second), 0),
+		Scope:       scope,
+	}, u, nil
+}
+
+// verify checks password against encoded, waiting for a hashing slot no
+// longer than ctx allows when the hasher bounds concurrency.
+func (h *Handler) verify(ctx context.Context, encoded, password string) (bool, error) {
+	if h.ctxHasher != nil {
+		return h.ctxHasher.VerifyContext(ctx, encoded, password)
+	}
+	return h.cfg.Hasher.Verify(encoded, password)
+}
+
+// rehash stores a fresh hash of password for u if its stored hash is
+// outdated and the store can upgrade hashes. Failures are logged; the
+// login goes on.
+func (h *Handler) rehash(ctx context.Context, u *userstore.User, password string, attrs []slog.Attr) {
+	up, ok := h.cfg.Users.(userstore.PasswordHashUpgrader)
+	if !ok || !h.cfg.Hasher.NeedsRehash(u.PasswordHash) {
+		return
+	}
+	ctx = context.WithoutCancel(ctx) // a client hanging up must not waste the hash
+	var fresh string
+	var err error
+	if h.ctxHasher != nil {
+		fresh, err = h.ctxHasher.HashContext(ctx, password)
+	} else {
+		fresh, err = h.cfg.Hasher.Hash(password)
+	}
+	if err == nil {
+		err = up.UpgradePasswordHash(ctx, u.ID, u.PasswordHash, fresh)
+	}
+	if err != nil {
+		h.cfg.Logger.LogAttrs(ctx, slog.LevelWarn, "oauth2pw: password hash upgrade failed",
+			append(attrs, slog.Any("error", err))...)
+		return
+	}
+	h.cfg.Logger.LogAttrs(ctx, slog.LevelInfo, "oauth2pw: password hash upgraded", attrs...)
+}
+
+// isForm reports whether the Content-Type header values name exactly one
+// application/x-www-form-urlencoded media type with, at most, a UTF-8
+// charset.
+func isForm(values []string) bool {
+	if len(values) != 1 {
+		return false
+	}
+	mt, params, err := mime.ParseMediaType(values[0])
+	if err != nil || mt != "application/x-www-form-urlencoded" {
+		return false
+	}
+	cs, ok := params["charset"]
+	return !ok || strings.EqualFold(cs, "utf-8")
+}
+
+// readForm reads and parses the request body, at most limit bytes of it,
+// without looking at the URL's query string.
+func readForm(w http.ResponseWriter, r *http.Request, limit int64) (url.Values, *Error) {
+	if r.ContentLength > limit {
+		return nil, tokenError(http.StatusRequestEntityTooLarge, CodeInvalidRequest, descBodyTooLarge)
+	}
+	if r.Body == nil {
+		return url.Values{}, nil
+	}
+	body, err := io.ReadAll(http.MaxBytesReader(w, r.Body, limit))
+	if err != nil {
+		if _, ok := errors.AsType[*http.MaxBytesError](err); ok {
+			return nil, tokenError(http.StatusRequestEntityTooLarge, CodeInvalidRequest, descBodyTooLarge)
+		}
+		return nil, badRequest(descMalformedBody).withCause(err)
+	}
+	form, err := url.ParseQuery(string(body))
+	if err != nil {
+		return nil, badRequest(descMalformedBody)
+	}
+	return form, nil
+}
+
+// addrString formats a for logs, "unknown" for the zero Addr.
+func addrString(a netip.Addr) string {
+	if !a.IsValid() {
+		return "unknown"
+	}
+	return a.String()
+}

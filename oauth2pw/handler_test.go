@@ -1,0 +1,656 @@
+package oauth2pw
+
+import (
+	"bytes"
+	"context"
+	"encoding/json"
+	"errors"
+	"io"
+	"net/http"
+	"net/http/httptest"
+	"net/netip"
+	"net/url"
+	"slices"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/authkit-go/authkit/jwtauth"
+	"github.com/authkit-go/authkit/userstore"
+)
+
+// headerWant is the exact value a header must have; "" means absent.
+type headerWant map[string]string
+
+// checkHeaders fails unless w has exactly the wanted values, and none of
+// the other answer-specific headers.
+func checkHeaders(tb testing.TB, w *httptest.ResponseRecorder, want headerWant) {
+	tb.Helper()
+	checkNoStore(tb, w)
+	all := headerWant{"Allow": "", "WWW-Authenticate": "", "Retry-After": "", "Content-Type": "application/json"}
+	for k, v := range want {
+		all[k] = v
+	}
+	for k, v := range all {
+		if got := w.Header().Get(k); got != v {
+			tb.Errorf("%s = %q, want %q", k, got, v)
+		}
+	}
+}
+
+// TestErrorTable checks every /token row of DESIGN.md's error table but the
+// client and throttling rows (see client_test.go and throttle_test.go).
+func TestErrorTable(t *testing.T) {
+	t.Parallel()
+	e := newEnv(t, nil)
+	long := strings.Repeat("x", userstore.PasswordPolicy{}.MaxPasswordBytes()+1)
+	form := func(v url.Values) func() *http.Request {
+		return func() *http.Request { return newPost(v.Encode()) }
+	}
+	raw := func(contentType, body string) func() *http.Request {
+		return func() *http.Request {
+			r := newPost(body)
+			if contentType == "" {
+				r.Header.Del("Content-Type")
+			} else {
+				r.Header.Set("Content-Type", contentType)
+			}
+			return r
+		}
+	}
+	tests := []struct {
+		name    string
+		req     func() *http.Request
+		status  int
+		code    string
+		headers headerWant
+	}{
+		{"wrong password", form(login(e.alice.Username, e.bob.password)), 400, CodeInvalidGrant, nil},
+		{"unknown user", form(login("nobody@example.com", e.alice.password)), 400, CodeInvalidGrant, nil},
+		{"invalid username", form(login("bad\x00name", e.alice.password)), 400, CodeInvalidGrant, nil},
+		{"disabled user, right password", form(login(e.carol.Username, e.carol.password)), 400, CodeInvalidGrant, nil},
+		{"password over the byte cap", form(login(e.alice.Username, long)), 400, CodeInvalidGrant, nil},
+		{"missing grant_type", form(url.Values{"username": {e.alice.Username}, "password": {e.alice.password}}), 400, CodeInvalidRequest, nil},
+		{"empty grant_type", form(login(e.alice.Username, e.alice.password, "grant_type", "")), 400, CodeInvalidRequest, nil},
+		{"missing username", form(url.Values{"grant_type": {"password"}, "password": {e.alice.password}}), 400, CodeInvalidRequest, nil},
+		{"missing password", form(url.Values{"grant_type": {"password"}, "username": {e.alice.Username}}), 400, CodeInvalidRequest, nil},
+		{"empty password", form(login(e.alice.Username, "")), 400, CodeInvalidRequest, nil},
+		{"grant_type client_credentials", form(url.Values{"grant_type": {"client_credentials"}}), 400, CodeUnsupportedGrantType, nil},
+		{"grant_type in capitals", form(url.Values{"grant_type": {"PASSWORD"}, "username": {"a"}, "password": {"b"}}), 400, CodeUnsupportedGrantType, nil},
+		{"scope not allowed", form(login(e.bob.Username, e.bob.password, "scope", "admin")), 400, CodeInvalidScope, nil},
+		{"scope partly allowed", form(login(e.bob.Username, e.bob.password, "scope", "user admin")), 400, CodeInvalidScope, nil},
+		{"scope malformed", form(login(e.alice.Username, e.alice.password, "scope", `admin "x"`)), 400, CodeInvalidScope, nil},
+		{"JSON body", raw("application/json", `{"grant_type":"password","username":"a","password":"b"}`), 400, CodeInvalidRequest, nil},
+		{"form as text/plain", raw("text/plain", login(e.alice.Username, e.alice.password).Encode()), 400, CodeInvalidRequest, nil},
+		{"multipart form", raw("multipart/form-data; boundary=x", "--x--"), 400, CodeInvalidRequest, nil},
+		{"no content type", raw("", login(e.alice.Username, e.alice.password).Encode()), 400, CodeInvalidRequest, nil},
+		{"malformed content type", raw("application/x-www-form-urlencoded; charset", login(e.alice.Username, e.alice.password).Encode()), 400, CodeInvalidRequest, nil},
+		{"latin-1 charset", raw("application/x-www-form-urlencoded; charset=ISO-8859-1", login(e.alice.Username, e.alice.password).Encode()), 400, CodeInvalidRequest, nil},
+		{"bad percent escape", raw("application/x-www-form-urlencoded", "grant_type=password&username=%zz&password=x"), 400, CodeInvalidRequest, nil},
+		{"semicolon separator", raw("application/x-www-form-urlencoded", "grant_type=password;username=a&password=b"), 400, CodeInvalidRequest, nil},
+		{"empty body", raw("application/x-www-form-urlencoded", ""), 400, CodeInvalidRequest, nil},
+		{"body over the cap", raw("application/x-www-form-urlencoded", login(e.alice.Username, e.alice.password, "pad", strings.Repeat("a", 5000)).Encode()), 413, CodeInvalidRequest, nil},
+		{"GET", func() *http.Request { return httptest.NewRequest(http.MethodGet, "/token", nil) }, 405, CodeInvalidRequest, headerWant{"Allow": "POST"}},
+		{"PUT with a valid form", func() *http.Request {
+			r := newPost(login(e.alice.Username, e.alice.password).Encode())
+			r.Method = http.MethodPut
+			return r
+		}, 405, CodeInvalidRequest, headerWant{"Allow": "POST"}},
+		{"parameters in the query string only", func() *http.Request {
+			r := newPost("")
+			r.URL.RawQuery = login(e.alice.Username, e.alice.password).Encode()
+			return r
+		}, 400, CodeInvalidRequest, nil},
+	}
+	for _, tc := range tests {
+		t.Run(tc.name, func(t *testing.T) {
+			t.Parallel()
+			w := do(e.h, tc.req())
+			if w.Code != tc.status {
+				t.Errorf("POST /token: status = %d, want %d; body %s", w.Code, tc.status, w.Body)
+			}
+			checkHeaders(t, w, tc.headers)
+			b := decodeError(t, w)
+			if b.Error != tc.code {
+				t.Errorf("error = %q, want %q", b.Error, tc.code)
+			}
+			if b.Description == "" {
+				t.Errorf("error_description is empty")
+			}
+		})
+	}
+}
+
+// TestInvalidGrantIsOneAnswer checks that unknown user, wrong password and
+// disabled user give byte-identical answers.
+func TestInvalidGrantIsOneAnswer(t *testing.T) {
+	t.Parallel()
+	e := newEnv(t, nil)
+	answers := map[string]*httptest.ResponseRecorder{
+		"wrong password": post(e.h, login(e.alice.Username, e.bob.password)),
+		"unknown user":   post(e.h, login("nobody@example.com", e.bob.password)),
+		"disabled user":  post(e.h, login(e.carol.Username, e.carol.password)),
+		"too long":       post(e.h, login(e.alice.Username, strings.Repeat("x", 2000))),
+	}
+	ref := answers["wrong password"]
+	for name, w := range answers {
+		if w.Code != ref.Code || !bytes.Equal(w.Body.Bytes(), ref.Body.Bytes()) {
+			t.Errorf("%s: %d %s, want %d %s", name, w.Code, w.Body, ref.Code, ref.Body)
+		}
+		for k, v := range ref.Header() {
+			if !slices.Equal(w.Header()[k], v) {
+				t.Errorf("%s: header %s = %q, want %q", name, k, w.Header()[k], v)
+			}
+		}
+		if len(w.Header()) != len(ref.Header()) {
+			t.Errorf("%s: headers %v, want %v", name, w.Header(), ref.Header())
+		}
+	}
+}
+
+// TestEnumerationDefenceWork checks that every invalid_grant path past the
+// byte cap costs exactly one Verify, whether the user exists or not, and
+// that the byte-cap path costs none.
+func TestEnumerationDefenceWork(t *testing.T) {
+	t.Parallel()
+	tests := []struct {
+		name     string
+		form     func(e *env) url.Values
+		verifies int64
+	}{
+		{"unknown user", func(e *env) url.Values { return login("nobody@example.com", e.alice.password) }, 1},
+		{"unnormalisable username", func(e *env) url.Values { return login("\u200bx", e.alice.password) }, 1},
+		{"wrong password", func(e *env) url.Values { return login(e.alice.Username, e.bob.password) }, 1},
+		{"disabled user, right password", func(e *env) url.Values { return login(e.carol.Username, e.carol.password) }, 1},
+		{"disabled user, wrong password", func(e *env) url.Values { return login(e.carol.Username, e.bob.password) }, 1},
+		{"right password", func(e *env) url.Values { return login(e.alice.Username, e.alice.password) }, 1},
+		{"password over the cap", func(e *env) url.Values { return login(e.alice.Username, strings.Repeat("p", 1025)) }, 0},
+	}
+	for _, tc := range tests {
+		t.Run(tc.name+"/PasswordHasher", func(t *testing.T) {
+			t.Parallel()
+			var ch *countingHasher
+			e := newEnv(t, func(e *env, c *Config) {
+				ch = &countingHasher{PasswordHasher: c.Hasher}
+				c.Hasher = ch
+			})
+			hashesAtStart := ch.hashes.Load()
+			post(e.h, tc.form(e))
+			if got := ch.verifies.Load(); got != tc.verifies {
+				t.Errorf("Verify calls = %d, want %d", got, tc.verifies)
+			}
+			if got := ch.hashes.Load() - hashesAtStart; got != 0 {
+				t.Errorf("Hash calls during the request = %d, want 0", got)
+			}
+		})
+		t.Run(tc.name+"/ContextHasher", func(t *testing.T) {
+			t.Parallel()
+			var ch *countingContextHasher
+			e := newEnv(t, func(e *env, c *Config) {
+				ch = &countingContextHasher{Hasher: c.Hasher.(*userstore.Hasher)}
+				c.Hasher = ch
+			})
+			post(e.h, tc.form(e))
+			if got := ch.ctxVerifies.Load(); got != tc.verifies {
+				t.Errorf("VerifyContext calls = %d, want %d", got, tc.verifies)
+			}
+			if got := ch.verifies.Load(); got != 0 {
+				t.Errorf("Verify calls = %d, want 0 (VerifyContext preferred)", got)
+			}
+		})
+	}
+}
+
+// TestDummyHashIsCurrent checks that the dummy hash is one of the current
+// algorithm and parameters, so that it costs what a real one does.
+func TestDummyHashIsCurrent(t *testing.T) {
+	t.Parallel()
+	e := newEnv(t, nil)
+	if e.hasher.NeedsRehash(e.h.dummyHash) {
+		t.Errorf("dummy hash %q needs a rehash", e.h.dummyHash)
+	}
+	if !strings.HasPrefix(e.h.dummyHash, "$argon2id$") {
+		t.Errorf("dummy hash %q is not argon2id", e.h.dummyHash)
+	}
+}
+
+func TestSuccess(t *testing.T) {
+	t.Parallel()
+	e := newEnv(t, func(e *env, c *Config) {
+		c.TTL = 10 * time.Minute
+		c.DefaultScopes = []string{"user", "reports"}
+		c.RoleScopes = map[string][]string{"admin": {"admin", "user"}, "user": {"user"}}
+	})
+	tests := []struct {
+		name      string
+		form      url.Values
+		user      testUser
+		wantScope string
+	}{
+		{"defaults", login(e.alice.Username, e.alice.password), e.alice, "user"},
+		{"requested", login(e.alice.Username, e.alice.password, "scope", "admin"), e.alice, "admin"},
+		{"requested twice over, extra spaces", login(e.alice.Username, e.alice.password, "scope", " user  admin user"), e.alice, "user admin"},
+		{"username in other case and spaces", login("  ALICE@Example.COM ", e.alice.password), e.alice, "user"},
+		{"unknown parameters ignored", login(e.bob.Username, e.bob.password, "resource", "a", "resource", "b"), e.bob, "user"},
+	}
+	for _, tc := range tests {
+		t.Run(tc.name, func(t *testing.T) {
+			t.Parallel()
+			w := post(e.h, tc.form)
+			checkHeaders(t, w, nil)
+			b := decodeSuccess(t, w)
+			if b.TokenType != "Bearer" {
+				t.Errorf("token_type = %q, want Bearer", b.TokenType)
+			}
+			if b.ExpiresIn != 600 {
+				t.Errorf("expires_in = %d, want 600", b.ExpiresIn)
+			}
+			if b.Scope != tc.wantScope {
+				t.Errorf("scope = %q, want %q", b.Scope, tc.wantScope)
+			}
+			c, err := e.tokens.Verify(context.Background(), b.AccessToken)
+			if err != nil {
+				t.Fatalf("Verify(access_token): %v", err)
+			}
+			if c.Subject != tc.user.ID {
+				t.Errorf("sub = %q, want %q", c.Subject, tc.user.ID)
+			}
+			if !slices.Equal(c.Roles, tc.user.Roles) {
+				t.Errorf("roles = %q, want %q", c.Roles, tc.user.Roles)
+			}
+			if got := strings.Join(c.Scope, " "); got != tc.wantScope {
+				t.Errorf("scope claim = %q, want %q", got, tc.wantScope)
+			}
+			if got := c.ExpiresAt.Sub(c.IssuedAt); got != 10*time.Minute {
+				t.Errorf("exp - iat = %v, want 10m", got)
+			}
+			if c.ClientID != "" {
+				t.Errorf("client_id = %q, want none", c.ClientID)
+			}
+		})
+	}
+}
+
+// TestSuccessBodyShape checks the exact members of the success body.
+func TestSuccessBodyShape(t *testing.T) {
+	t.Parallel()
+	e := newEnv(t, nil)
+	for _, tc := range []struct {
+		name string
+		form url.Values
+		keys []string
+	}{
+		{"no scope", login(e.bob.Username, e.bob.password), []string{"access_token", "expires_in", "token_type"}},
+		{"with scope", login(e.bob.Username, e.bob.password, "scope", "user"), []string{"access_token", "expires_in", "scope", "token_type"}},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			w := post(e.h, tc.form)
+			var m map[string]json.RawMessage
+			if err := json.Unmarshal(w.Body.Bytes(), &m); err != nil {
+				t.Fatal(err)
+			}
+			got := slices.Sorted(func(yield func(string) bool) {
+				for k := range m {
+					if !yield(k) {
+						return
+					}
+				}
+			})
+			if !slices.Equal(got, tc.keys) {
+				t.Errorf("members = %q, want %q", got, tc.keys)
+			}
+			if string(m["expires_in"]) != "1800" {
+				t.Errorf("expires_in = %s, want 1800 (default TTL)", m["expires_in"])
+			}
+		})
+	}
+}
+
+func TestScopes(t *testing.T) {
+	t.Parallel()
+	e := newEnv(t, func(e *env, c *Config) {
+		c.RoleScopes = map[string][]string{"admin": {"users:write", "users:read"}, "user": {"profile"}}
+		c.DefaultScopes = []string{"profile", "users:read"}
+	})
+	tests := []struct {
+		name  string
+		user  testUser
+		scope string
+		want  string // "" with code means refused
+		code  string
+	}{
+		{"none asked, admin gets the defaults it holds", e.alice, "", "profile users:read", ""},
+		{"none asked, user gets fewer defaults", e.bob, "", "profile", ""},
+		{"allowed subset", e.alice, "users:write", "users:write", ""},
+		{"all allowed", e.alice, "profile users:read users:write", "profile users:read users:write", ""},
+		{"too many", e.bob, "profile users:read", "", CodeInvalidScope},
+		{"unknown scope", e.alice, "everything", "", CodeInvalidScope},
+		{"role name is no scope under RoleScopes", e.alice, "admin", "", CodeInvalidScope},
+		{"tab inside", e.alice, "profile\tusers:read", "", CodeInvalidScope},
+	}
+	for _, tc := range tests {
+		t.Run(tc.name, func(t *testing.T) {
+			t.Parallel()
+			form := login(tc.user.Username, tc.user.password)
+			if tc.scope != "" {
+				form.Set("scope", tc.scope)
+			}
+			w := post(e.h, form)
+			if tc.code != "" {
+				if w.Code != 400 || decodeError(t, w).Error != tc.code {
+					t.Errorf("POST /token: %d %s, want 400 %s", w.Code, w.Body, tc.code)
+				}
+				return
+			}
+			if b := decodeSuccess(t, w); b.Scope != tc.want {
+				t.Errorf("scope = %q, want %q", b.Scope, tc.want)
+			}
+		})
+	}
+}
+
+func TestDefaultScopePolicyIsByRole(t *testing.T) {
+	t.Parallel()
+	e := newEnv(t, nil)
+	if b := decodeSuccess(t, post(e.h, login(e.alice.Username, e.alice.password, "scope", "admin user"))); b.Scope != "admin user" {
+		t.Errorf("alice: scope = %q, want %q", b.Scope, "admin user")
+	}
+	if w := post(e.h, login(e.bob.Username, e.bob.password, "scope", "admin")); w.Code != 400 {
+		t.Errorf("bob asking for admin: status = %d, want 400", w.Code)
+	}
+	if b := decodeSuccess(t, post(e.h, login(e.bob.Username, e.bob.password))); b.Scope != "" {
+		t.Errorf("no scope asked, no DefaultScopes: scope = %q, want none", b.Scope)
+	}
+}
+
+// TestQueryStringIgnored checks that the URL's query string neither adds
+// parameters nor counts as a repetition.
+func TestQueryStringIgnored(t *testing.T) {
+	t.Parallel()
+	e := newEnv(t, nil)
+	r := newPost(login(e.bob.Username, e.bob.password).Encode())
+	r.URL.RawQuery = url.Values{"grant_type": {"client_credentials"}, "password": {"x"}, "scope": {"admin"}}.Encode()
+	b := decodeSuccess(t, do(e.h, r))
+	if b.Scope != "" {
+		t.Errorf("scope = %q, want none (query ignored)", b.Scope)
+	}
+}
+
+func TestRepeatedParameters(t *testing.T) {
+	t.Parallel()
+	e := newEnv(t, func(e *env, c *Config) { c.Clients = []Client{{ID: "web"}} })
+	for _, p := range knownParams() {
+		t.Run(p, func(t *testing.T) {
+			t.Parallel()
+			form := login(e.bob.Username, e.bob.password, "scope", "user", "client_id", "web", "client_secret", "")
+			form.Add(p, form.Get(p))
+			w := post(e.h, form)
+			if w.Code != 400 {
+				t.Errorf("POST /token: status = %d, want 400", w.Code)
+			}
+			checkHeaders(t, w, nil)
+			if got := decodeError(t, w); got.Error != CodeInvalidRequest || got.Description != descRepeatedParam {
+				t.Errorf("body = %+v, want invalid_request %q", got, descRepeatedParam)
+			}
+		})
+	}
+}
+
+func TestBodyCap(t *testing.T) {
+	t.Parallel()
+	e := newEnv(t, func(e *env, c *Config) { c.MaxBodyBytes = 1024 })
+	base := login(e.bob.Username, e.bob.password).Encode()
+	tests := []struct {
+		name    string
+		size    int
+		chunked bool
+		status  int
+	}{
+		{"at the cap", 1024, false, 200},
+		{"one byte over", 1025, false, 413},
+		{"one byte over, length unknown", 1025, true, 413},
+		{"10 MiB, length unknown", 10 << 20, true, 413},
+	}
+	for _, tc := range tests {
+		t.Run(tc.name, func(t *testing.T) {
+			t.Parallel()
+			body := base + "&pad=" + strings.Repeat("a", tc.size-len(base)-5)
+			r := newPost(body)
+			if tc.chunked {
+				r.ContentLength = -1
+				r.Body = io.NopCloser(strings.NewReader(body))
+			}
+			w := do(e.h, r)
+			if w.Code != tc.status {
+				t.Errorf("POST /token (%d bytes): status = %d, want %d", len(body), w.Code, tc.status)
+			}
+			checkNoStore(t, w)
+		})
+	}
+}
+
+func TestServerErrors(t *testing.T) {
+	t.Parallel()
+	secret := "db password is hunter2"
+	tests := []struct {
+		name string
+		mod  func(e *env, c *Config)
+	}{
+		{"store fails", func(e *env, c *Config) {
+			c.Users = &fakeStore{next: e.store, byUsername: func(context.Context, string) (*userstore.User, error) {
+				return nil, errors.New(secret)
+			}}
+		}},
+		{"store returns nil, nil", func(e *env, c *Config) {
+			c.Users = &fakeStore{next: e.store, byUsername: func(context.Context, string) (*userstore.User, error) {
+				return nil, nil
+			}}
+		}},
+		{"issuer fails", func(e *env, c *Config) {
+			c.Tokens = fakeIssuer{func(context.Context, jwtauth.Claims) (jwtauth.Token, error) {
+				return jwtauth.Token{}, errors.New(secret)
+			}}
+		}},
+	}
+	for _, tc := range tests {
+		t.Run(tc.name, func(t *testing.T) {
+			t.Parallel()
+			var lim fakeLimiter
+			e := newEnv(t, func(e *env, c *Config) {
+				c.Limiter = &lim
+				tc.mod(e, c)
+			})
+			w := post(e.h, login(e.alice.Username, e.alice.password))
+			if w.Code != 500 {
+				t.Errorf("POST /token: status = %d, want 500", w.Code)
+			}
+			checkHeaders(t, w, nil)
+			if b := decodeError(t, w); b.Error != CodeServerError || b.Description != descServerError {
+				t.Errorf("body = %+v, want server_error %q", b, descServerError)
+			}
+			if strings.Contains(w.Body.String(), "hunter2") {
+				t.Errorf("body leaks the cause: %s", w.Body)
+			}
+			if lim.failures.Load() != 1 || lim.successes.Load() != 0 {
+				t.Errorf("limiter: %d failures, %d successes; want 1, 0", lim.failures.Load(), lim.successes.Load())
+			}
+		})
+	}
+}
+
+// TestUnreadableStoredHash checks that a stored hash the hasher cannot read
+// answers like a wrong password.
+func TestUnreadableStoredHash(t *testing.T) {
+	t.Parallel()
+	e := newEnv(t, func(e *env, c *Config) {
+		c.Users = &fakeStore{next: e.store, byUsername: func(ctx context.Context, name string) (*userstore.User, error) {
+			u, err := e.store.UserByUsername(ctx, name)
+			if err == nil {
+				u.PasswordHash = "$argon2id$v=19$m=1,t=1,p=1$AAAA$AAAA"
+			}
+			return u, err
+		}}
+	})
+	w := post(e.h, login(e.alice.Username, e.alice.password))
+	if w.Code != 400 || decodeError(t, w).Error != CodeInvalidGrant {
+		t.Errorf("POST /token: %d %s, want 400 invalid_grant", w.Code, w.Body)
+	}
+}
+
+func TestRehashOnLogin(t *testing.T) {
+	t.Parallel()
+	weak, err := userstore.NewInsecureArgon2id(userstore.Argon2idParams{Memory: 32, Time: 1, Threads: 1})
+	if err != nil {
+		t.Fatal(err)
+	}
+	bcryptHasher, err := userstore.NewInsecureBcrypt(4)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, old := range []struct {
+		name   string
+		hasher userstore.PasswordHasher
+	}{
+		{"weaker argon2id", weak},
+		{"bcrypt", bcryptHasher},
+	} {
+		t.Run(old.name, func(t *testing.T) {
+			t.Parallel()
+			e := newEnv(t, nil)
+			ctx := context.Background()
+			oldHash, err := old.hasher.Hash(e.bob.password)
+			if err != nil {
+				t.Fatal(err)
+			}
+			if err := e.store.SetPasswordHash(ctx, e.bob.ID, oldHash); err != nil {
+				t.Fatal(err)
+			}
+			if !e.hasher.NeedsRehash(oldHash) {
+				t.Fatalf("NeedsRehash(%q) = false, want true", oldHash)
+			}
+			decodeSuccess(t, post(e.h, login(e.bob.Username, e.bob.password)))
+			u, err := e.store.UserByID(ctx, e.bob.ID)
+			if err != nil {
+				t.Fatal(err)
+			}
+			if u.PasswordHash == oldHash || e.hasher.NeedsRehash(u.PasswordHash) {
+				t.Errorf("stored hash %q after login, want a current one", u.PasswordHash)
+			}
+			if ok, err := e.hasher.Verify(u.PasswordHash, e.bob.password); !ok || err != nil {
+				t.Errorf("Verify(new hash) = %v, %v; want true", ok, err)
+			}
+			// The login goes on working with the new hash.
+			decodeSuccess(t, post(e.h, login(e.bob.Username, e.bob.password)))
+		})
+	}
+}
+
+func TestRehashFailureDoesNotFailLogin(t *testing.T) {
+	t.Parallel()
+	var calls int
+	e := newEnv(t, func(e *env, c *Config) {
+		c.Users = &fakeStore{next: e.store, upgrade: func(context.Context, string, string, string) error {
+			calls++
+			return errors.New("disk full")
+		}}
+	})
+	bc, err := userstore.NewInsecureBcrypt(4)
+	if err != nil {
+		t.Fatal(err)
+	}
+	old, _ := bc.Hash(e.bob.password)
+	if err := e.store.SetPasswordHash(context.Background(), e.bob.ID, old); err != nil {
+		t.Fatal(err)
+	}
+	decodeSuccess(t, post(e.h, login(e.bob.Username, e.bob.password)))
+	if calls != 1 {
+		t.Errorf("UpgradePasswordHash calls = %d, want 1", calls)
+	}
+	// A current hash is left alone.
+	calls = 0
+	decodeSuccess(t, post(e.h, login(e.alice.Username, e.alice.password)))
+	if calls != 0 {
+		t.Errorf("UpgradePasswordHash calls for a current hash = %d, want 0", calls)
+	}
+}
+
+// TestConfigCopied checks that changing the caller's slices and maps
+// after NewHandler changes nothing.
+func TestConfigCopied(t *testing.T) {
+	t.Parallel()
+	roleScopes := map[string][]string{"user": {"profile"}}
+	defaults := []string{"profile"}
+	e := newEnv(t, func(e *env, c *Config) {
+		c.RoleScopes = roleScopes
+		c.DefaultScopes = defaults
+	})
+	roleScopes["user"][0] = "admin"
+	roleScopes["admin"] = []string{"everything"}
+	defaults[0] = "admin"
+	if b := decodeSuccess(t, post(e.h, login(e.bob.Username, e.bob.password))); b.Scope != "profile" {
+		t.Errorf("scope = %q, want profile", b.Scope)
+	}
+}
+
+func TestNewHandlerRefusesUnsafeConfig(t *testing.T) {
+	t.Parallel()
+	e := newEnv(t, nil)
+	ok := func() Config { return Config{Users: e.store, Hasher: e.hasher, Tokens: e.tokens} }
+	tests := []struct {
+		name string
+		mod  func(c *Config)
+	}{
+		{"no store", func(c *Config) { c.Users = nil }},
+		{"no hasher", func(c *Config) { c.Hasher = nil }},
+		{"no issuer", func(c *Config) { c.Tokens = nil }},
+		{"TTL over a day", func(c *Config) { c.TTL = 25 * time.Hour }},
+		{"negative TTL", func(c *Config) { c.TTL = -time.Second }},
+		{"invalid policy", func(c *Config) { c.Policy.MaxBytes = 10 }},
+		{"tiny body cap", func(c *Config) { c.MaxBodyBytes = 100 }},
+		{"bad default scope", func(c *Config) { c.DefaultScopes = []string{"a b"} }},
+		{"bad role scope", func(c *Config) { c.RoleScopes = map[string][]string{"x": {""}} }},
+		{"empty client ID", func(c *Config) { c.Clients = []Client{{ID: ""}} }},
+		{"client ID with colon", func(c *Config) { c.Clients = []Client{{ID: "a:b"}} }},
+		{"duplicate client", func(c *Config) { c.Clients = []Client{{ID: "a"}, {ID: "a"}} }},
+		{"short client secret", func(c *Config) { c.Clients = []Client{{ID: "a", Secret: "short"}} }},
+		{"RequireClient without clients", func(c *Config) { c.RequireClient = true }},
+		{"realm with quote", func(c *Config) { c.Realm = `a"b` }},
+		{"Limiter and InsecureNoThrottle", func(c *Config) { c.Limiter = &fakeLimiter{}; c.InsecureNoThrottle = true }},
+		{"negative throttle limit", func(c *Config) { c.Throttle.PairLimit = -1 }},
+		{"MaxDelay below BaseDelay", func(c *Config) { c.Throttle.BaseDelay = time.Hour }},
+		{"invalid trusted proxy", func(c *Config) { c.TrustedProxies = make([]netip.Prefix, 1) }},
+		{"verify-only hasher", func(c *Config) { c.Hasher = userstore.NewPBKDF2SHA256() }},
+	}
+	for _, tc := range tests {
+		t.Run(tc.name, func(t *testing.T) {
+			t.Parallel()
+			c := ok()
+			tc.mod(&c)
+			if h, err := NewHandler(c); err == nil || h != nil {
+				t.Errorf("NewHandler = %v, %v; want an error", h, err)
+			}
+		})
+	}
+	if _, err := NewHandler(ok()); err != nil {
+		t.Errorf("NewHandler(minimal config) = %v", err)
+	}
+}
+
+// TestCanceledWhileWaitingForHashSlot checks that a request whose context
+// ends while it waits for a hashing slot answers 500 without hashing.
+func TestCanceledWhileWaitingForHashSlot(t *testing.T) {
+	t.Parallel()
+	var ch *countingContextHasher
+	e := newEnv(t, func(e *env, c *Config) {
+		ch = &countingContextHasher{Hasher: c.Hasher.(*userstore.Hasher)}
+		c.Hasher = ch
+	})
+	ctx, cancel := context.WithCancel(context.Background())
+	cancel()
+	r := newPost(login(e.alice.Username, e.alice.password).Encode()).WithContext(ctx)
+	w := do(e.h, r)
+	if w.Code != 500 || decodeError(t, w).Error != CodeServerError {
+		t.Errorf("POST /token: %d %s, want 500 server_error", w.Code, w.Body)
+	}
+	checkHeaders(t, w, nil)
+}
