@@ -1,7 +1,7 @@
 package jwtauth
 
 import (
-	"encoding/json"
+	"io"
 	"net/http"
 	"strings"
 )
@@ -17,6 +17,10 @@ const (
 	// CodeInsufficientScope: the token is valid but lacks a role or scope
 	// the resource requires (403).
 	CodeInsufficientScope = "insufficient_scope"
+	// CodeTemporarilyUnavailable: the request could not be authenticated
+	// because a dependency, such as the user store, failed (503). It is
+	// the RFC 6749 §4.1.2.1 code; RFC 6750 has none for this case.
+	CodeTemporarilyUnavailable = "temporarily_unavailable"
 )
 
 // The fixed vocabulary of error descriptions. Each contains only the
@@ -31,11 +35,13 @@ const (
 	DescRevokedToken        = "The access token is no longer valid"
 	DescInsufficientRole    = "The access token lacks a required role"
 	DescInsufficientScope   = "The access token lacks a required scope"
+	DescUnavailable         = "The service is temporarily unavailable"
 )
 
 // Challenge is an RFC 6750 §3 error response to a protected-resource request.
 type Challenge struct {
-	// Status is the HTTP status: 401, 400 or 403.
+	// Status is the HTTP status: 401, 400 or 403, or 503 with
+	// [CodeTemporarilyUnavailable]. Zero means 401.
 	Status int
 	// Code is the RFC 6750 error code, or empty when the request carried
 	// no credentials at all (RFC 6750 §3.1: no error attribute then).
@@ -55,11 +61,11 @@ func NoCredentials() Challenge {
 	return Challenge{Status: http.StatusUnauthorized, Description: DescAuthRequired}
 }
 
-// WriteChallenge writes c as the response: the status, a WWW-Authenticate
-// Bearer challenge carrying realm (when not empty) and, unless c.Code is
-// empty, the error, error_description and scope attributes; and a JSON body
-// {"error", "error_description"}. Responses also carry Cache-Control:
-// no-store.
+// WriteChallenge writes c as the response: the status; for a status below
+// 500, a WWW-Authenticate Bearer challenge carrying realm (when not empty)
+// and, unless c.Code is empty, the error, error_description and scope
+// attributes; and a JSON body {"error", "error_description"}, each member
+// left out when empty. Responses also carry Cache-Control: no-store.
 func WriteChallenge(w http.ResponseWriter, realm string, c Challenge) {
 	var b strings.Builder
 	b.WriteString("Bearer")
@@ -76,8 +82,9 @@ func WriteChallenge(w http.ResponseWriter, realm string, c Challenge) {
 	if realm = sanitizeDescription(realm); realm != "" {
 		attr("realm", realm)
 	}
-	if c.Code != "" {
-		attr("error", sanitizeDescription(c.Code))
+	code := sanitizeDescription(c.Code)
+	if code != "" {
+		attr("error", code)
 		if desc != "" {
 			attr("error_description", desc)
 		}
@@ -90,14 +97,39 @@ func WriteChallenge(w http.ResponseWriter, realm string, c Challenge) {
 		status = http.StatusUnauthorized
 	}
 	h := w.Header()
-	h.Set("WWW-Authenticate", b.String())
+	if status < 500 {
+		h.Set("WWW-Authenticate", b.String())
+	} else {
+		h.Del("WWW-Authenticate")
+	}
 	h.Set("Content-Type", "application/json")
 	h.Set("Cache-Control", "no-store")
 	w.WriteHeader(status)
-	json.NewEncoder(w).Encode(struct {
-		Error       string `json:"error,omitempty"`
-		Description string `json:"error_description,omitempty"`
-	}{c.Code, desc})
+	io.WriteString(w, jsonBody(code, desc))
+}
+
+// jsonBody returns {"error":code,"error_description":desc} and a newline,
+// each member left out when empty. Both strings went through
+// sanitizeDescription, so they need no JSON escaping.
+func jsonBody(code, desc string) string {
+	var b strings.Builder
+	b.Grow(len(`{"error":"","error_description":""}`) + len(code) + len(desc) + 1)
+	b.WriteByte('{')
+	if code != "" {
+		b.WriteString(`"error":"`)
+		b.WriteString(code)
+		b.WriteByte('"')
+		if desc != "" {
+			b.WriteByte(',')
+		}
+	}
+	if desc != "" {
+		b.WriteString(`"error_description":"`)
+		b.WriteString(desc)
+		b.WriteByte('"')
+	}
+	b.WriteString("}\n")
+	return b.String()
 }
 
 // sanitizeDescription keeps only the characters RFC 6750 §3 allows in an

@@ -39,6 +39,25 @@ func WithPrincipal(ctx context.Context, p *Principal) context.Context {
 	return context.WithValue(ctx, principalKey{}, p)
 }
 
+// principalCtx is a context that carries a Principal by value, so that
+// [Middleware] pays one allocation for both. It answers principalKey{} as
+// a context.WithValue(ctx, principalKey{}, &p) would.
+type principalCtx struct {
+	context.Context
+	p Principal
+}
+
+func withPrincipalValue(ctx context.Context, p Principal) context.Context {
+	return &principalCtx{Context: ctx, p: p}
+}
+
+func (c *principalCtx) Value(key any) any {
+	if _, ok := key.(principalKey); ok {
+		return &c.p
+	}
+	return c.Context.Value(key)
+}
+
 // PrincipalFrom returns the Principal stored by [Middleware] or
 // [WithPrincipal], if any. The returned Principal must not be modified.
 func PrincipalFrom(ctx context.Context) (*Principal, bool) {

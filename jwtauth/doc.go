@@ -1,0 +1,84 @@
+// Package jwtauth issues and verifies OAuth 2.0 access tokens in the JWT
+// profile of [RFC 9068] ([RFC 7519] JSON Web Tokens), verified after the JWT
+// best current practices of [RFC 8725], and protects HTTP handlers with them
+// as Bearer tokens ([RFC 6750]).
+//
+// # Issuing and verifying
+//
+// A [KeySet] holds one active signing [Key] and any number of
+// verification-only keys; [New] turns it into a [JWT], which implements both
+// [Issuer] and [Verifier]. Keys come from [GenerateKey], [NewKey],
+// [NewPublicKey], [ParseKeyPEM], [ParseKeysJSON] or [LoadKeyFile]. Resource
+// servers on other machines use a [RemoteVerifier], which follows the
+// issuer's [KeySet.JWKSHandler].
+//
+// Issued tokens carry the header "typ": "at+jwt", "kid" and "alg", and the
+// claims "iss", "sub", "aud", "exp", "iat", "jti", and "client_id", "scope",
+// "roles" and custom claims where given ([SetClaim], [ClaimAs]).
+//
+// # Threats defended
+//
+// Verify accepts only what it understands and checks everything before
+// trusting anything:
+//
+//   - Algorithm confusion and "none": the algorithm is that of the key the
+//     header's "kid" selects (a "kid" is required); the header's "alg" must
+//     equal it. An HS256 token signed with the bytes of an RSA or EC public
+//     key fails, and "none" is never an algorithm of a key.
+//   - Claim injection through the JWS JSON serialization, which jwx's
+//     jwt.Parse accepts while taking claims from the unverified outer
+//     object: only the compact serialization is accepted, and no token ever
+//     reaches jwt.Parse. Signatures are checked with the standard library
+//     against the pinned key; claims are read only from the verified
+//     payload.
+//   - Malleable encodings: each segment must be canonical unpadded
+//     base64url (no padding, line breaks or non-zero trailing bits), so one
+//     signature has one spelling.
+//   - Parser differentials: header and claims are read by a strict reader
+//     that rejects repeated member names (a second "sub") and matches names
+//     exactly, and refuses registered claims of the wrong JSON type ("exp"
+//     as a string date).
+//   - Key injection: "jwk", "jku", "x5u" and "x5c" headers are ignored and
+//     never fetched; a [RemoteVerifier] fetches only its configured URL,
+//     with timeouts, a size limit and no redirects, and never accepts
+//     symmetric keys from it.
+//   - Unknown extensions: any "crit" header is refused.
+//   - Token substitution: "typ" must be "at+jwt", "iss" must match exactly,
+//     "aud" must contain one of the configured audiences, "sub" must be
+//     present.
+//   - Replay of old tokens: "exp" is required and must be a positive number;
+//     "nbf" and "iat" are honoured; all with a small leeway.
+//   - Resource exhaustion: tokens over a size cap (8 KiB by default) are
+//     refused before any decoding; RSA keys over 8192 bits are refused.
+//   - Weak keys: HMAC secrets shorter than the hash output and RSA keys
+//     under 2048 bits are refused, as are keys that do not fit their
+//     algorithm.
+//   - Secret leaks: the JWKS handler publishes public keys only and never
+//     an HMAC secret; errors never contain token content.
+//
+// # Protecting handlers
+//
+// [Middleware] reads the Bearer token of each request, verifies it with any
+// [Verifier] and puts the caller's [Principal] in the request context, where
+// [PrincipalFrom] finds it; failures are answered with [WriteChallenge]
+// responses ([RFC 6750] §3). [OptionalMiddleware] lets anonymous requests
+// through.
+//
+// Errors from Verify wrap [ErrTokenMalformed], [ErrTokenInvalid],
+// [ErrTokenExpired] or [ErrTokenNotYetValid]; compare them with
+// [errors.Is].
+//
+// # Caching
+//
+// A [JWT] and a [RemoteVerifier] remember tokens that verified, so that a
+// client sending the same token on many requests pays for the signature
+// check once. The cache is bounded; an entry is used only for the exact
+// same token, only while the key set is unchanged, and only while the
+// token's "exp", "nbf" and "iat" still hold at the current time. Claims
+// returned by Verify may therefore be shared and must not be modified.
+//
+// [RFC 6750]: https://www.rfc-editor.org/rfc/rfc6750
+// [RFC 7519]: https://www.rfc-editor.org/rfc/rfc7519
+// [RFC 8725]: https://www.rfc-editor.org/rfc/rfc8725
+// [RFC 9068]: https://www.rfc-editor.org/rfc/rfc9068
+package jwtauth

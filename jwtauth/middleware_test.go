@@ -1,0 +1,730 @@
+package jwtauth_test
+
+import (
+	"context"
+	"encoding/base64"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"net/http"
+	"net/http/httptest"
+	"net/url"
+	"slices"
+	"strings"
+	"sync"
+	"sync/atomic"
+	"testing"
+	"testing/synctest"
+	"time"
+
+	"github.com/authkit-go/authkit/jwtauth"
+	"github.com/authkit-go/authkit/userstore"
+	"github.com/authkit-go/authkit/userstore/memory"
+)
+
+const (
+	mwIssuer = "https://issuer.test"
+	mwAud    = "https://api.test"
+)
+
+// The exact challenges of the default realm.
+const (
+	wantNoCreds   = `Bearer realm="api"`
+	wantMalformed = `Bearer realm="api", error="invalid_request", error_description="` + jwtauth.DescMalformedCredential + `"`
+	wantMultiple  = `Bearer realm="api", error="invalid_request", error_description="` + jwtauth.DescMultipleCredentials + `"`
+	wantInvalid   = `Bearer realm="api", error="invalid_token", error_description="` + jwtauth.DescInvalidToken + `"`
+	wantExpired   = `Bearer realm="api", error="invalid_token", error_description="` + jwtauth.DescExpiredToken + `"`
+	wantRevoked   = `Bearer realm="api", error="invalid_token", error_description="` + jwtauth.DescRevokedToken + `"`
+)
+
+// newTestJWT returns a JWT with a fresh Ed25519 key. cacheSize is
+// [jwtauth.Config.CacheSize].
+func newTestJWT(tb testing.TB, cacheSize int) *jwtauth.JWT {
+	tb.Helper()
+	k, err := jwtauth.GenerateKey(jwtauth.EdDSA)
+	if err != nil {
+		tb.Fatalf("GenerateKey: %v", err)
+	}
+	ks, err := jwtauth.NewKeySet(k)
+	if err != nil {
+		tb.Fatalf("NewKeySet: %v", err)
+	}
+	j, err := jwtauth.New(jwtauth.Config{Keys: ks, Issuer: mwIssuer, Audience: []string{mwAud}, CacheSize: cacheSize})
+	if err != nil {
+		tb.Fatalf("New: %v", err)
+	}
+	return j
+}
+
+func mwIssue(tb testing.TB, j jwtauth.Issuer, c jwtauth.Claims) string {
+	tb.Helper()
+	tok, err := j.Issue(context.Background(), c)
+	if err != nil {
+		tb.Fatalf("Issue(%+v): %v", c, err)
+	}
+	return tok.Raw
+}
+
+// verifierFunc is a fake [jwtauth.Verifier] for failure injection.
+type verifierFunc func(ctx context.Context, raw string) (*jwtauth.Claims, error)
+
+func (f verifierFunc) Verify(ctx context.Context, raw string) (*jwtauth.Claims, error) {
+	return f(ctx, raw)
+}
+
+// fakeStore is a [userstore.Store] whose UserByID is a function field, for
+// failure injection. It counts lookups.
+type fakeStore struct {
+	byID  func(ctx context.Context, id string) (*userstore.User, error)
+	calls atomic.Int64
+}
+
+func (s *fakeStore) UserByUsername(context.Context, string) (*userstore.User, error) {
+	return nil, userstore.ErrNotFound
+}
+
+func (s *fakeStore) UserByID(ctx context.Context, id string) (*userstore.User, error) {
+	s.calls.Add(1)
+	return s.byID(ctx, id)
+}
+
+// usersStore returns a fakeStore holding copies of users.
+func usersStore(users ...*userstore.User) *fakeStore {
+	return &fakeStore{byID: func(_ context.Context, id string) (*userstore.User, error) {
+		for _, u := range users {
+			if u.ID == id {
+				return u.Clone(), nil
+			}
+		}
+		return nil, fmt.Errorf("fake: %w", userstore.ErrNotFound)
+	}}
+}
+
+// echoPrincipal answers 200 and a line describing the principal in the
+// context, or "anonymous".
+var echoPrincipal = http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+	p, ok := jwtauth.PrincipalFrom(r.Context())
+	if !ok {
+		fmt.Fprint(w, "anonymous")
+		return
+	}
+	user := "-"
+	if p.User != nil {
+		user = p.User.Name
+	}
+	fmt.Fprintf(w, "sub=%s roles=%s scopes=%s user=%s", p.Subject, strings.Join(p.Roles, ","), strings.Join(p.Scopes, ","), user)
+})
+
+// checkChallenge fails t unless rec holds the error response of RFC 6750
+// with that status, exact WWW-Authenticate value, error code and
+// description.
+func checkChallenge(t *testing.T, rec *httptest.ResponseRecorder, status int, wwwAuth, code, desc string) {
+	t.Helper()
+	if got := rec.Code; got != status {
+		t.Errorf("status = %d, want %d (body %q)", got, status, rec.Body)
+	}
+	if got := rec.Header().Values("WWW-Authenticate"); !slices.Equal(got, []string{wwwAuth}) {
+		t.Errorf("WWW-Authenticate = %q, want [%q]", got, wwwAuth)
+	}
+	if got, want := rec.Header().Get("Cache-Control"), "no-store"; got != want {
+		t.Errorf("Cache-Control = %q, want %q", got, want)
+	}
+	if got, want := rec.Header().Get("Content-Type"), "application/json"; got != want {
+		t.Errorf("Content-Type = %q, want %q", got, want)
+	}
+	var body map[string]string
+	if err := json.Unmarshal(rec.Body.Bytes(), &body); err != nil {
+		t.Fatalf("body %q: %v", rec.Body, err)
+	}
+	want := map[string]string{}
+	if code != "" {
+		want["error"] = code
+	}
+	if desc != "" {
+		want["error_description"] = desc
+	}
+	if len(body) != len(want) || body["error"] != want["error"] || body["error_description"] != want["error_description"] {
+		t.Errorf("body = %v, want %v", body, want)
+	}
+}
+
+func checkPassed(t *testing.T, rec *httptest.ResponseRecorder, body string) {
+	t.Helper()
+	if rec.Code != http.StatusOK || rec.Body.String() != body {
+		t.Errorf("response = %d %q, want 200 %q", rec.Code, rec.Body, body)
+	}
+	if got := rec.Header().Get("WWW-Authenticate"); got != "" {
+		t.Errorf("WWW-Authenticate = %q, want none", got)
+	}
+}
+
+// tokens are the tokens the table tests send, all real.
+type mwTokens struct {
+	good, bob, expired, notYet, otherKey, wrongAud, tampered, algNone, stripped string
+}
+
+func newTokens(t *testing.T, j *jwtauth.JWT) mwTokens {
+	t.Helper()
+	now := time.Now()
+	other := newTestJWT(t, -1)
+	alice := jwtauth.Claims{Subject: "alice", Roles: []string{"admin"}, Scope: []string{"read", "write"}}
+	tk := mwTokens{
+		good:     mwIssue(t, j, alice),
+		bob:      mwIssue(t, j, jwtauth.Claims{Subject: "bob", Roles: []string{"user"}}),
+		expired:  mwIssue(t, j, jwtauth.Claims{Subject: "alice", IssuedAt: now.Add(-2 * time.Hour), ExpiresAt: now.Add(-time.Hour)}),
+		notYet:   mwIssue(t, j, jwtauth.Claims{Subject: "alice", NotBefore: now.Add(time.Hour), ExpiresAt: now.Add(2 * time.Hour)}),
+		otherKey: mwIssue(t, other, alice),
+		wrongAud: mwIssue(t, j, jwtauth.Claims{Subject: "alice", Audience: []string{"https://elsewhere.test"}}),
+	}
+	g := strings.Split(tk.good, ".")
+	b := strings.Split(tk.bob, ".")
+	tk.tampered = g[0] + "." + b[1] + "." + g[2]
+	tk.stripped = g[0] + "." + g[1] + "."
+	hdr, err := base64.RawURLEncoding.DecodeString(g[0])
+	if err != nil {
+		t.Fatal(err)
+	}
+	var h map[string]string
+	if err := json.Unmarshal(hdr, &h); err != nil {
+		t.Fatal(err)
+	}
+	h["alg"] = "none"
+	none, _ := json.Marshal(h)
+	tk.algNone = base64.RawURLEncoding.EncodeToString(none) + "." + g[1] + "."
+	return tk
+}
+
+// request describes one test request.
+type mwRequest struct {
+	headers []string // Authorization field values
+	cookie  string   // Cookie field value
+	query   string   // raw query
+	form    url.Values
+}
+
+func (q mwRequest) build() *http.Request {
+	r := httptest.NewRequest(http.MethodGet, "/api/me?"+q.query, nil)
+	for _, h := range q.headers {
+		r.Header.Add("Authorization", h)
+	}
+	if q.cookie != "" {
+		r.Header.Set("Cookie", q.cookie)
+	}
+	if q.form != nil {
+		r.PostForm = q.form
+	}
+	return r
+}
+
+func bearerHeader(tok string) []string { return []string{"Bearer " + tok} }
+
+// TestMiddleware is the API rows of the DESIGN error table with real tokens.
+func TestMiddleware(t *testing.T) {
+	t.Parallel()
+	j := newTestJWT(t, 0)
+	tk := newTokens(t, j)
+	const aliceOK = "sub=alice roles=admin scopes=read,write user=-"
+	tests := []struct {
+		name    string
+		opts    []jwtauth.Option
+		req     mwRequest
+		status  int
+		wwwAuth string // "" when the request must pass
+		code    string
+		desc    string
+		body    string // the handler's answer when it passes
+	}{
+		// Success.
+		{name: "valid token", req: mwRequest{headers: bearerHeader(tk.good)}, status: 200, body: aliceOK},
+		{name: "lower case scheme", req: mwRequest{headers: []string{"bearer " + tk.good}}, status: 200, body: aliceOK},
+		{name: "upper case scheme, two spaces", req: mwRequest{headers: []string{"BEARER  " + tk.good}}, status: 200, body: aliceOK},
+		{name: "roles from token", req: mwRequest{headers: bearerHeader(tk.bob)}, status: 200, body: "sub=bob roles=user scopes= user=-"},
+		{name: "cookie", opts: []jwtauth.Option{jwtauth.WithCookie("at")}, req: mwRequest{cookie: "at=" + tk.good}, status: 200, body: aliceOK},
+		{name: "header with cookie source enabled", opts: []jwtauth.Option{jwtauth.WithCookie("at")}, req: mwRequest{headers: bearerHeader(tk.good), cookie: "other=x"}, status: 200, body: aliceOK},
+		{name: "query", opts: []jwtauth.Option{jwtauth.WithInsecureQueryToken()}, req: mwRequest{query: "access_token=" + tk.good}, status: 200, body: aliceOK},
+
+		// No credentials: 401, no error attribute.
+		{name: "no credentials", req: mwRequest{}, status: 401, wwwAuth: wantNoCreds, desc: jwtauth.DescAuthRequired},
+		{name: "basic", req: mwRequest{headers: []string{"Basic dXNlcjpwYXNz"}}, status: 401, wwwAuth: wantNoCreds, desc: jwtauth.DescAuthRequired},
+		{name: "digest", req: mwRequest{headers: []string{`Digest username="alice", realm="api"`}}, status: 401, wwwAuth: wantNoCreds, desc: jwtauth.DescAuthRequired},
+		{name: "bare token", req: mwRequest{headers: []string{tk.good}}, status: 401, wwwAuth: wantNoCreds, desc: jwtauth.DescAuthRequired},
+		{name: "empty header", req: mwRequest{headers: []string{""}}, status: 401, wwwAuth: wantNoCreds, desc: jwtauth.DescAuthRequired},
+		{name: "query token not enabled", req: mwRequest{query: "access_token=" + tk.good}, status: 401, wwwAuth: wantNoCreds, desc: jwtauth.DescAuthRequired},
+		{name: "cookie not enabled", req: mwRequest{cookie: "at=" + tk.good}, status: 401, wwwAuth: wantNoCreds, desc: jwtauth.DescAuthRequired},
+		{name: "form body token", req: mwRequest{form: url.Values{"access_token": {tk.good}}}, status: 401, wwwAuth: wantNoCreds, desc: jwtauth.DescAuthRequired},
+		{name: "empty cookie", opts: []jwtauth.Option{jwtauth.WithCookie("at")}, req: mwRequest{cookie: "at="}, status: 401, wwwAuth: wantNoCreds, desc: jwtauth.DescAuthRequired},
+
+		// Malformed: 400 invalid_request.
+		{name: "scheme only", req: mwRequest{headers: []string{"Bearer"}}, status: 400, wwwAuth: wantMalformed, code: jwtauth.CodeInvalidRequest, desc: jwtauth.DescMalformedCredential},
+		{name: "scheme and space", req: mwRequest{headers: []string{"Bearer "}}, status: 400, wwwAuth: wantMalformed, code: jwtauth.CodeInvalidRequest, desc: jwtauth.DescMalformedCredential},
+		{name: "space inside token", req: mwRequest{headers: []string{"Bearer abc def"}}, status: 400, wwwAuth: wantMalformed, code: jwtauth.CodeInvalidRequest, desc: jwtauth.DescMalformedCredential},
+		{name: "two credentials in one field", req: mwRequest{headers: []string{"Bearer " + tk.good + ", Bearer " + tk.bob}}, status: 400, wwwAuth: wantMalformed, code: jwtauth.CodeInvalidRequest, desc: jwtauth.DescMalformedCredential},
+		{name: "quoted token", req: mwRequest{headers: []string{`Bearer "` + tk.good + `"`}}, status: 400, wwwAuth: wantMalformed, code: jwtauth.CodeInvalidRequest, desc: jwtauth.DescMalformedCredential},
+		{name: "non-ASCII token", req: mwRequest{headers: []string{"Bearer tökén"}}, status: 400, wwwAuth: wantMalformed, code: jwtauth.CodeInvalidRequest, desc: jwtauth.DescMalformedCredential},
+		{name: "tab separator", req: mwRequest{headers: []string{"Bearer\t" + tk.good}}, status: 400, wwwAuth: wantMalformed, code: jwtauth.CodeInvalidRequest, desc: jwtauth.DescMalformedCredential},
+		{name: "malformed cookie", opts: []jwtauth.Option{jwtauth.WithCookie("at")}, req: mwRequest{cookie: "at=a=b"}, status: 400, wwwAuth: wantMalformed, code: jwtauth.CodeInvalidRequest, desc: jwtauth.DescMalformedCredential},
+		{name: "empty query token", opts: []jwtauth.Option{jwtauth.WithInsecureQueryToken()}, req: mwRequest{query: "access_token="}, status: 400, wwwAuth: wantMalformed, code: jwtauth.CodeInvalidRequest, desc: jwtauth.DescMalformedCredential},
+
+		// Sent twice: 400 invalid_request.
+		{name: "two header fields", req: mwRequest{headers: []string{"Bearer " + tk.good, "Bearer " + tk.good}}, status: 400, wwwAuth: wantMultiple, code: jwtauth.CodeInvalidRequest, desc: jwtauth.DescMultipleCredentials},
+		{name: "header and query, query not enabled", req: mwRequest{headers: bearerHeader(tk.good), query: "access_token=" + tk.good}, status: 400, wwwAuth: wantMultiple, code: jwtauth.CodeInvalidRequest, desc: jwtauth.DescMultipleCredentials},
+		{name: "header and query", opts: []jwtauth.Option{jwtauth.WithInsecureQueryToken()}, req: mwRequest{headers: bearerHeader(tk.good), query: "access_token=" + tk.good}, status: 400, wwwAuth: wantMultiple, code: jwtauth.CodeInvalidRequest, desc: jwtauth.DescMultipleCredentials},
+		{name: "two query tokens", opts: []jwtauth.Option{jwtauth.WithInsecureQueryToken()}, req: mwRequest{query: "access_token=" + tk.good + "&access_token=" + tk.bob}, status: 400, wwwAuth: wantMultiple, code: jwtauth.CodeInvalidRequest, desc: jwtauth.DescMultipleCredentials},
+		{name: "header and cookie", opts: []jwtauth.Option{jwtauth.WithCookie("at")}, req: mwRequest{headers: bearerHeader(tk.good), cookie: "at=" + tk.good}, status: 400, wwwAuth: wantMultiple, code: jwtauth.CodeInvalidRequest, desc: jwtauth.DescMultipleCredentials},
+		{name: "two cookies", opts: []jwtauth.Option{jwtauth.WithCookie("at")}, req: mwRequest{cookie: "at=" + tk.good + "; at=" + tk.bob}, status: 400, wwwAuth: wantMultiple, code: jwtauth.CodeInvalidRequest, desc: jwtauth.DescMultipleCredentials},
+		{name: "header and parsed form body", req: mwRequest{headers: bearerHeader(tk.good), form: url.Values{"access_token": {tk.good}}}, status: 400, wwwAuth: wantMultiple, code: jwtauth.CodeInvalidRequest, desc: jwtauth.DescMultipleCredentials},
+
+		// Bad tokens: 401 invalid_token.
+		{name: "expired", req: mwRequest{headers: bearerHeader(tk.expired)}, status: 401, wwwAuth: wantExpired, code: jwtauth.CodeInvalidToken, desc: jwtauth.DescExpiredToken},
+		{name: "not yet valid", req: mwRequest{headers: bearerHeader(tk.notYet)}, status: 401, wwwAuth: wantInvalid, code: jwtauth.CodeInvalidToken, desc: jwtauth.DescInvalidToken},
+		{name: "signed by another key", req: mwRequest{headers: bearerHeader(tk.otherKey)}, status: 401, wwwAuth: wantInvalid, code: jwtauth.CodeInvalidToken, desc: jwtauth.DescInvalidToken},
+		{name: "wrong audience", req: mwRequest{headers: bearerHeader(tk.wrongAud)}, status: 401, wwwAuth: wantInvalid, code: jwtauth.CodeInvalidToken, desc: jwtauth.DescInvalidToken},
+		{name: "edited payload", req: mwRequest{headers: bearerHeader(tk.tampered)}, status: 401, wwwAuth: wantInvalid, code: jwtauth.CodeInvalidToken, desc: jwtauth.DescInvalidToken},
+		{name: "alg none", req: mwRequest{headers: bearerHeader(tk.algNone)}, status: 401, wwwAuth: wantInvalid, code: jwtauth.CodeInvalidToken, desc: jwtauth.DescInvalidToken},
+		{name: "stripped signature", req: mwRequest{headers: bearerHeader(tk.stripped)}, status: 401, wwwAuth: wantInvalid, code: jwtauth.CodeInvalidToken, desc: jwtauth.DescInvalidToken},
+		{name: "not a JWT", req: mwRequest{headers: bearerHeader("abc")}, status: 401, wwwAuth: wantInvalid, code: jwtauth.CodeInvalidToken, desc: jwtauth.DescInvalidToken},
+		{name: "bad cookie token", opts: []jwtauth.Option{jwtauth.WithCookie("at")}, req: mwRequest{cookie: "at=" + tk.expired}, status: 401, wwwAuth: wantExpired, code: jwtauth.CodeInvalidToken, desc: jwtauth.DescExpiredToken},
+		{name: "bad query token", opts: []jwtauth.Option{jwtauth.WithInsecureQueryToken()}, req: mwRequest{query: "access_token=" + tk.tampered}, status: 401, wwwAuth: wantInvalid, code: jwtauth.CodeInvalidToken, desc: jwtauth.DescInvalidToken},
+
+		// Realm.
+		{name: "custom realm", opts: []jwtauth.Option{jwtauth.WithRealm("photos")}, req: mwRequest{}, status: 401, wwwAuth: `Bearer realm="photos"`, desc: jwtauth.DescAuthRequired},
+		{name: "no realm, no credentials", opts: []jwtauth.Option{jwtauth.WithRealm("")}, req: mwRequest{}, status: 401, wwwAuth: `Bearer`, desc: jwtauth.DescAuthRequired},
+		{name: "no realm, bad token", opts: []jwtauth.Option{jwtauth.WithRealm("")}, req: mwRequest{headers: bearerHeader(tk.expired)}, status: 401, wwwAuth: `Bearer error="invalid_token", error_description="` + jwtauth.DescExpiredToken + `"`, code: jwtauth.CodeInvalidToken, desc: jwtauth.DescExpiredToken},
+		{name: "realm with a quote", opts: []jwtauth.Option{jwtauth.WithRealm(`a"b`)}, req: mwRequest{}, status: 401, wwwAuth: `Bearer realm="ab"`, desc: jwtauth.DescAuthRequired},
+	}
+	for _, tc := range tests {
+		t.Run(tc.name, func(t *testing.T) {
+			t.Parallel()
+			rec := httptest.NewRecorder()
+			jwtauth.Middleware(j, tc.opts...)(echoPrincipal).ServeHTTP(rec, tc.req.build())
+			if tc.wwwAuth == "" && tc.status == 200 {
+				checkPassed(t, rec, tc.body)
+				return
+			}
+			checkChallenge(t, rec, tc.status, tc.wwwAuth, tc.code, tc.desc)
+		})
+	}
+}
+
+func TestMiddlewareQueryTokenCacheControl(t *testing.T) {
+	t.Parallel()
+	j := newTestJWT(t, 0)
+	tok := mwIssue(t, j, jwtauth.Claims{Subject: "alice"})
+	h := jwtauth.Middleware(j, jwtauth.WithInsecureQueryToken())(echoPrincipal)
+	for _, tc := range []struct {
+		name string
+		req  mwRequest
+		want string
+	}{
+		{"query", mwRequest{query: "access_token=" + tok}, "private"},
+		{"header", mwRequest{headers: bearerHeader(tok)}, ""},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			t.Parallel()
+			rec := httptest.NewRecorder()
+			h.ServeHTTP(rec, tc.req.build())
+			if rec.Code != http.StatusOK {
+				t.Fatalf("status = %d, want 200", rec.Code)
+			}
+			if got := rec.Header().Get("Cache-Control"); got != tc.want {
+				t.Errorf("Cache-Control = %q, want %q", got, tc.want)
+			}
+		})
+	}
+}
+
+// TestMiddlewareVerifierErrors maps every Verifier outcome, through a fake.
+func TestMiddlewareVerifierErrors(t *testing.T) {
+	t.Parallel()
+	tests := []struct {
+		name    string
+		claims  *jwtauth.Claims
+		err     error
+		wwwAuth string
+		desc    string
+	}{
+		{"expired", nil, fmt.Errorf("x: %w", jwtauth.ErrTokenExpired), wantExpired, jwtauth.DescExpiredToken},
+		{"revoked", nil, fmt.Errorf("x: %w", jwtauth.ErrTokenRevoked), wantRevoked, jwtauth.DescRevokedToken},
+		{"not yet valid", nil, jwtauth.ErrTokenNotYetValid, wantInvalid, jwtauth.DescInvalidToken},
+		{"malformed", nil, jwtauth.ErrTokenMalformed, wantInvalid, jwtauth.DescInvalidToken},
+		{"invalid", nil, jwtauth.ErrTokenInvalid, wantInvalid, jwtauth.DescInvalidToken},
+		{"unknown error with quotes", nil, errors.New(`secret "detail"`), wantInvalid, jwtauth.DescInvalidToken},
+		{"nil claims", nil, nil, wantInvalid, jwtauth.DescInvalidToken},
+		{"empty subject", &jwtauth.Claims{}, nil, wantInvalid, jwtauth.DescInvalidToken},
+	}
+	for _, tc := range tests {
+		t.Run(tc.name, func(t *testing.T) {
+			t.Parallel()
+			v := verifierFunc(func(context.Context, string) (*jwtauth.Claims, error) { return tc.claims, tc.err })
+			rec := httptest.NewRecorder()
+			jwtauth.Middleware(v)(echoPrincipal).ServeHTTP(rec, mwRequest{headers: bearerHeader("abc")}.build())
+			checkChallenge(t, rec, http.StatusUnauthorized, tc.wwwAuth, jwtauth.CodeInvalidToken, tc.desc)
+			if strings.Contains(rec.Body.String(), "secret") {
+				t.Errorf("body %q leaks the error text", rec.Body)
+			}
+		})
+	}
+}
+
+func TestMiddlewareNilVerifier(t *testing.T) {
+	t.Parallel()
+	rec := httptest.NewRecorder()
+	jwtauth.Middleware(nil)(echoPrincipal).ServeHTTP(rec, mwRequest{headers: bearerHeader("abc")}.build())
+	checkChallenge(t, rec, http.StatusUnauthorized, wantInvalid, jwtauth.CodeInvalidToken, jwtauth.DescInvalidToken)
+}
+
+func TestOptionalMiddleware(t *testing.T) {
+	t.Parallel()
+	j := newTestJWT(t, 0)
+	tk := newTokens(t, j)
+	tests := []struct {
+		name    string
+		req     mwRequest
+		status  int
+		wwwAuth string
+		code    string
+		desc    string
+		body    string
+	}{
+		{name: "anonymous", req: mwRequest{}, status: 200, body: "anonymous"},
+		{name: "basic is anonymous", req: mwRequest{headers: []string{"Basic dXNlcjpwYXNz"}}, status: 200, body: "anonymous"},
+		{name: "query token not enabled is anonymous", req: mwRequest{query: "access_token=" + tk.good}, status: 200, body: "anonymous"},
+		{name: "valid token", req: mwRequest{headers: bearerHeader(tk.good)}, status: 200, body: "sub=alice roles=admin scopes=read,write user=-"},
+		{name: "malformed", req: mwRequest{headers: []string{"Bearer "}}, status: 400, wwwAuth: wantMalformed, code: jwtauth.CodeInvalidRequest, desc: jwtauth.DescMalformedCredential},
+		{name: "twice", req: mwRequest{headers: []string{"Bearer a", "Bearer b"}}, status: 400, wwwAuth: wantMultiple, code: jwtauth.CodeInvalidRequest, desc: jwtauth.DescMultipleCredentials},
+		{name: "expired", req: mwRequest{headers: bearerHeader(tk.expired)}, status: 401, wwwAuth: wantExpired, code: jwtauth.CodeInvalidToken, desc: jwtauth.DescExpiredToken},
+		{name: "forged", req: mwRequest{headers: bearerHeader(tk.tampered)}, status: 401, wwwAuth: wantInvalid, code: jwtauth.CodeInvalidToken, desc: jwtauth.DescInvalidToken},
+	}
+	for _, tc := range tests {
+		t.Run(tc.name, func(t *testing.T) {
+			t.Parallel()
+			rec := httptest.NewRecorder()
+			jwtauth.OptionalMiddleware(j)(echoPrincipal).ServeHTTP(rec, tc.req.build())
+			if tc.wwwAuth == "" {
+				checkPassed(t, rec, tc.body)
+				return
+			}
+			checkChallenge(t, rec, tc.status, tc.wwwAuth, tc.code, tc.desc)
+		})
+	}
+}
+
+func TestMiddlewareErrorHandler(t *testing.T) {
+	t.Parallel()
+	var got jwtauth.Challenge
+	onError := func(w http.ResponseWriter, r *http.Request, c jwtauth.Challenge) {
+		got = c
+		w.WriteHeader(http.StatusTeapot)
+	}
+	rec := httptest.NewRecorder()
+	jwtauth.Middleware(nil, jwtauth.WithErrorHandler(onError))(echoPrincipal).ServeHTTP(rec, mwRequest{headers: []string{"Bearer "}}.build())
+	want := jwtauth.Challenge{Status: http.StatusBadRequest, Code: jwtauth.CodeInvalidRequest, Description: jwtauth.DescMalformedCredential}
+	if got != want {
+		t.Errorf("error handler got %+v, want %+v", got, want)
+	}
+	if rec.Code != http.StatusTeapot {
+		t.Errorf("status = %d, want %d", rec.Code, http.StatusTeapot)
+	}
+	if h := rec.Header().Get("WWW-Authenticate"); h != "" {
+		t.Errorf("WWW-Authenticate = %q, want none from a custom handler", h)
+	}
+
+	rec = httptest.NewRecorder()
+	jwtauth.Middleware(nil, jwtauth.WithErrorHandler(nil), nil)(echoPrincipal).ServeHTTP(rec, mwRequest{}.build())
+	checkChallenge(t, rec, http.StatusUnauthorized, wantNoCreds, "", jwtauth.DescAuthRequired)
+}
+
+// TestMiddlewareUsers covers user loading with a real token and a fake store.
+func TestMiddlewareUsers(t *testing.T) {
+	t.Parallel()
+	j := newTestJWT(t, 0)
+	now := time.Now().Truncate(time.Second)
+	tok := mwIssue(t, j, jwtauth.Claims{Subject: "alice", Roles: []string{"admin"}, Scope: []string{"read"}, IssuedAt: now})
+	alice := func(mod func(u *userstore.User)) *fakeStore {
+		u := &userstore.User{ID: "alice", Name: "Alice", Roles: []string{"user"}}
+		if mod != nil {
+			mod(u)
+		}
+		return usersStore(u)
+	}
+	tests := []struct {
+		name    string
+		store   *fakeStore
+		status  int
+		wwwAuth string
+		code    string
+		desc    string
+		body    string
+	}{
+		{name: "roles from the store", store: alice(nil), status: 200, body: "sub=alice roles=user scopes=read user=Alice"},
+		{name: "no roles left", store: alice(func(u *userstore.User) { u.Roles = nil }), status: 200, body: "sub=alice roles= scopes=read user=Alice"},
+		{name: "tokens valid after, same second", store: alice(func(u *userstore.User) { u.TokensValidAfter = now.Add(999 * time.Millisecond) }), status: 200, body: "sub=alice roles=user scopes=read user=Alice"},
+		{name: "tokens valid after, earlier", store: alice(func(u *userstore.User) { u.TokensValidAfter = now.Add(-time.Hour) }), status: 200, body: "sub=alice roles=user scopes=read user=Alice"},
+		{name: "tokens valid after, next second", store: alice(func(u *userstore.User) { u.TokensValidAfter = now.Add(time.Second) }), status: 401, wwwAuth: wantRevoked, code: jwtauth.CodeInvalidToken, desc: jwtauth.DescRevokedToken},
+		{name: "disabled", store: alice(func(u *userstore.User) { u.Disabled = true }), status: 401, wwwAuth: wantRevoked, code: jwtauth.CodeInvalidToken, desc: jwtauth.DescRevokedToken},
+		{name: "gone", store: usersStore(), status: 401, wwwAuth: wantRevoked, code: jwtauth.CodeInvalidToken, desc: jwtauth.DescRevokedToken},
+		{name: "nil user", store: &fakeStore{byID: func(context.Context, string) (*userstore.User, error) { return nil, nil }}, status: 401, wwwAuth: wantRevoked, code: jwtauth.CodeInvalidToken, desc: jwtauth.DescRevokedToken},
+	}
+	for _, tc := range tests {
+		t.Run(tc.name, func(t *testing.T) {
+			t.Parallel()
+			rec := httptest.NewRecorder()
+			jwtauth.Middleware(j, jwtauth.WithUsers(tc.store))(echoPrincipal).ServeHTTP(rec, mwRequest{headers: bearerHeader(tok)}.build())
+			if tc.wwwAuth == "" {
+				checkPassed(t, rec, tc.body)
+			} else {
+				checkChallenge(t, rec, tc.status, tc.wwwAuth, tc.code, tc.desc)
+			}
+			if n := tc.store.calls.Load(); n != 1 {
+				t.Errorf("UserByID calls = %d, want 1", n)
+			}
+		})
+	}
+}
+
+func TestMiddlewareUserStoreDown(t *testing.T) {
+	t.Parallel()
+	j := newTestJWT(t, 0)
+	tok := mwIssue(t, j, jwtauth.Claims{Subject: "alice"})
+	store := &fakeStore{byID: func(context.Context, string) (*userstore.User, error) {
+		return nil, errors.New(`db: connection refused to "10.0.0.5"`)
+	}}
+	h := jwtauth.Middleware(j, jwtauth.WithUsers(store))(echoPrincipal)
+	for i := range 2 { // failures are not cached
+		rec := httptest.NewRecorder()
+		h.ServeHTTP(rec, mwRequest{headers: bearerHeader(tok)}.build())
+		if rec.Code != http.StatusServiceUnavailable {
+			t.Errorf("status = %d, want 503", rec.Code)
+		}
+		if got := rec.Header().Values("WWW-Authenticate"); len(got) != 0 {
+			t.Errorf("WWW-Authenticate = %q, want none", got)
+		}
+		if got, want := rec.Header().Get("Cache-Control"), "no-store"; got != want {
+			t.Errorf("Cache-Control = %q, want %q", got, want)
+		}
+		want := `{"error":"temporarily_unavailable","error_description":"` + jwtauth.DescUnavailable + `"}` + "\n"
+		if got := rec.Body.String(); got != want {
+			t.Errorf("body = %q, want %q", got, want)
+		}
+		if n := store.calls.Load(); n != int64(i+1) {
+			t.Errorf("UserByID calls = %d, want %d", n, i+1)
+		}
+	}
+}
+
+// TestMiddlewareUserCache checks the cache of user lookups on a fake clock.
+func TestMiddlewareUserCache(t *testing.T) {
+	t.Parallel()
+	synctest.Test(t, func(t *testing.T) {
+		var (
+			mu   sync.Mutex
+			user = &userstore.User{ID: "alice", Name: "Alice", Roles: []string{"admin"}}
+		)
+		store := &fakeStore{byID: func(context.Context, string) (*userstore.User, error) {
+			mu.Lock()
+			defer mu.Unlock()
+			return user.Clone(), nil
+		}}
+		iat := time.Now()
+		v := verifierFunc(func(context.Context, string) (*jwtauth.Claims, error) {
+			return &jwtauth.Claims{Subject: "alice", IssuedAt: iat}, nil
+		})
+		var tamper bool
+		next := http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+			echoPrincipal(w, r)
+			if p, _ := jwtauth.PrincipalFrom(r.Context()); tamper {
+				p.User.Roles[0] = "tampered"
+				p.User.Disabled = true
+			}
+		})
+		h := jwtauth.Middleware(v, jwtauth.WithUsers(store), jwtauth.WithUserCache(2*time.Second, 10))(next)
+		get := func() *httptest.ResponseRecorder {
+			rec := httptest.NewRecorder()
+			h.ServeHTTP(rec, mwRequest{headers: bearerHeader("abc")}.build())
+			return rec
+		}
+		steps := []struct {
+			name   string
+			before func()
+			status int
+			calls  int64
+		}{
+			{"first request loads", nil, 200, 1},
+			{"second is cached", func() { tamper = true }, 200, 1},
+			{"copies handed out", func() { tamper = false }, 200, 1},
+			{"disabled, still cached", func() {
+				mu.Lock()
+				user.Disabled = true
+				mu.Unlock()
+				time.Sleep(1999 * time.Millisecond)
+			}, 200, 1},
+			{"disabled, after ttl", func() { time.Sleep(time.Millisecond) }, 401, 2},
+			{"the disabled record is cached too", nil, 401, 2},
+		}
+		for _, s := range steps {
+			if s.before != nil {
+				s.before()
+			}
+			rec := get()
+			if rec.Code != s.status {
+				t.Errorf("%s: status = %d, want %d", s.name, rec.Code, s.status)
+			}
+			if s.status == 200 {
+				if got, want := rec.Body.String(), "sub=alice roles=admin scopes= user=Alice"; got != want {
+					t.Errorf("%s: body = %q, want %q", s.name, got, want)
+				}
+			}
+			if n := store.calls.Load(); n != s.calls {
+				t.Errorf("%s: UserByID calls = %d, want %d", s.name, n, s.calls)
+			}
+		}
+	})
+}
+
+func TestMiddlewareUserCacheOff(t *testing.T) {
+	t.Parallel()
+	j := newTestJWT(t, 0)
+	tok := mwIssue(t, j, jwtauth.Claims{Subject: "alice"})
+	store := usersStore(&userstore.User{ID: "alice"})
+	h := jwtauth.Middleware(j, jwtauth.WithUsers(store), jwtauth.WithUserCache(0, 0))(echoPrincipal)
+	for i := range 3 {
+		rec := httptest.NewRecorder()
+		h.ServeHTTP(rec, mwRequest{headers: bearerHeader(tok)}.build())
+		if rec.Code != http.StatusOK {
+			t.Fatalf("status = %d, want 200", rec.Code)
+		}
+		if n := store.calls.Load(); n != int64(i+1) {
+			t.Errorf("UserByID calls = %d, want %d", n, i+1)
+		}
+	}
+}
+
+// TestMiddlewareMemoryStore revokes tokens through the real memory store.
+func TestMiddlewareMemoryStore(t *testing.T) {
+	t.Parallel()
+	ctx := context.Background()
+	store := memory.New()
+	u, err := store.CreateUser(ctx, &userstore.User{Username: "alice@example.com", Name: "Alice", PasswordHash: "$test$unused", Roles: []string{"admin"}})
+	if err != nil {
+		t.Fatalf("CreateUser: %v", err)
+	}
+	j := newTestJWT(t, 0)
+	tok := mwIssue(t, j, jwtauth.Claims{Subject: u.ID, IssuedAt: time.Now().Add(-10 * time.Second)})
+	h := jwtauth.Middleware(j, jwtauth.WithUsers(store), jwtauth.WithUserCache(0, 0))(echoPrincipal)
+	get := func() *httptest.ResponseRecorder {
+		rec := httptest.NewRecorder()
+		h.ServeHTTP(rec, mwRequest{headers: bearerHeader(tok)}.build())
+		return rec
+	}
+	checkPassed(t, get(), "sub="+u.ID+" roles=admin scopes= user=Alice")
+	if err := store.RevokeTokens(ctx, u.ID); err != nil {
+		t.Fatalf("RevokeTokens: %v", err)
+	}
+	checkChallenge(t, get(), http.StatusUnauthorized, wantRevoked, jwtauth.CodeInvalidToken, jwtauth.DescRevokedToken)
+	if err := store.DeleteUser(ctx, u.ID); err != nil {
+		t.Fatalf("DeleteUser: %v", err)
+	}
+	checkChallenge(t, get(), http.StatusUnauthorized, wantRevoked, jwtauth.CodeInvalidToken, jwtauth.DescRevokedToken)
+}
+
+// TestMiddlewareServer runs the middleware behind a real HTTP server and
+// client, so headers go over the wire.
+func TestMiddlewareServer(t *testing.T) {
+	t.Parallel()
+	j := newTestJWT(t, 0)
+	tok := mwIssue(t, j, jwtauth.Claims{Subject: "alice", Roles: []string{"admin"}})
+	mux := http.NewServeMux()
+	mux.Handle("GET /api/me", jwtauth.Middleware(j)(echoPrincipal))
+	srv := httptest.NewServer(mux)
+	t.Cleanup(srv.Close)
+	tests := []struct {
+		name    string
+		headers []string
+		query   string
+		status  int
+		wwwAuth string
+	}{
+		{"valid", []string{"Bearer " + tok}, "", 200, ""},
+		{"lower case", []string{"bearer " + tok}, "", 200, ""},
+		{"no credentials", nil, "", 401, wantNoCreds},
+		{"query token", nil, "?access_token=" + tok, 401, wantNoCreds},
+		{"two header fields", []string{"Bearer " + tok, "Bearer " + tok}, "", 400, wantMultiple},
+		{"malformed", []string{"Bearer a b"}, "", 400, wantMalformed},
+		{"forged", []string{"Bearer " + tok[:len(tok)-4] + "AAAA"}, "", 401, wantInvalid},
+	}
+	for _, tc := range tests {
+		t.Run(tc.name, func(t *testing.T) {
+			t.Parallel()
+			req, err := http.NewRequest(http.MethodGet, srv.URL+"/api/me"+tc.query, nil)
+			if err != nil {
+				t.Fatal(err)
+			}
+			for _, h := range tc.headers {
+				req.Header.Add("Authorization", h)
+			}
+			resp, err := srv.Client().Do(req)
+			if err != nil {
+				t.Fatal(err)
+			}
+			resp.Body.Close()
+			if resp.StatusCode != tc.status {
+				t.Errorf("GET /api/me: status = %d, want %d", resp.StatusCode, tc.status)
+			}
+			if got := resp.Header.Get("WWW-Authenticate"); got != tc.wwwAuth {
+				t.Errorf("GET /api/me: WWW-Authenticate = %q, want %q", got, tc.wwwAuth)
+			}
+		})
+	}
+}
+
+// FuzzMiddleware sends arbitrary credentials through the whole middleware
+// with a real verifier: it never panics, answers only the defined
+// outcomes, and passes only a request carrying the one valid token.
+func FuzzMiddleware(f *testing.F) {
+	j := newTestJWT(f, 0)
+	tok := mwIssue(f, j, jwtauth.Claims{Subject: "alice"})
+	f.Add("Bearer "+tok, "", "", "")
+	f.Add("bearer "+tok, "Bearer "+tok, "", "")
+	f.Add("", "", "at="+tok, "access_token="+tok)
+	f.Add("Bearer "+tok[:len(tok)-1], "", "", "")
+	f.Add("Basic x", "", "at=", "access_token=%zz")
+	h := jwtauth.Middleware(j, jwtauth.WithCookie("at"), jwtauth.WithInsecureQueryToken())(echoPrincipal)
+	f.Fuzz(func(t *testing.T, h1, h2, cookie, rawQuery string) {
+		r := httptest.NewRequest(http.MethodGet, "/", nil)
+		r.URL.RawQuery = rawQuery
+		for _, v := range []string{h1, h2} {
+			if v != "" {
+				r.Header.Add("Authorization", v)
+			}
+		}
+		if cookie != "" {
+			r.Header.Set("Cookie", cookie)
+		}
+		rec := httptest.NewRecorder()
+		h.ServeHTTP(rec, r)
+		www := rec.Header().Get("WWW-Authenticate")
+		switch rec.Code {
+		case http.StatusOK:
+			if got, want := rec.Body.String(), "sub=alice roles= scopes= user=-"; got != want {
+				t.Fatalf("body = %q, want %q", got, want)
+			}
+			sent := h1 + h2 + cookie + rawQuery
+			if q, err := url.QueryUnescape(rawQuery); err == nil {
+				sent += q
+			}
+			if !strings.Contains(sent, tok) {
+				t.Fatalf("passed without the token: %q %q %q %q", h1, h2, cookie, rawQuery)
+			}
+		case http.StatusUnauthorized:
+			if www != wantNoCreds && www != wantInvalid && www != wantExpired {
+				t.Fatalf("401 with WWW-Authenticate %q", www)
+			}
+		case http.StatusBadRequest:
+			if www != wantMalformed && www != wantMultiple {
+				t.Fatalf("400 with WWW-Authenticate %q", www)
+			}
+		default:
+			t.Fatalf("status = %d, want 200, 400 or 401", rec.Code)
+		}
+	})
+}
