@@ -133,7 +133,7 @@ func (j *JWT) Issue(ctx context.Context, c Claims) (Token, error) {
 	}
 	c.Audience = slices.Clone(c.Audience)
 	for _, s := range c.Scope {
-		if !validScopeToken(s) {
+		if !IsScopeToken(s) {
 			return Token{}, errors.New("jwtauth: issue: invalid scope value")
 		}
 	}
@@ -193,9 +193,10 @@ func sign(key *Key, payload []byte) (string, error) {
 	return string(out), nil
 }
 
-// validScopeToken reports whether s is an RFC 6749 §3.3 scope-token:
-// 1*( %x21 / %x23-5B / %x5D-7E ).
-func validScopeToken(s string) bool {
+// IsScopeToken reports whether s is an RFC 6749 §3.3 scope-token:
+// 1*( %x21 / %x23-5B / %x5D-7E ), printable ASCII without space, '"' or
+// '\'. Only such scopes can be issued, required or sent in a challenge.
+func IsScopeToken(s string) bool {
 	if s == "" {
 		return false
 	}

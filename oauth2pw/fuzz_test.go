@@ -6,6 +6,8 @@ import (
 	"net/http/httptest"
 	"strings"
 	"testing"
+
+	"github.com/authkit-go/authkit/jwtauth"
 )
 
 // FuzzHandler sends arbitrary bodies, content types and Authorization
@@ -65,7 +67,7 @@ func FuzzParseScope(f *testing.F) {
 		}
 		seen := map[string]bool{}
 		for _, tok := range got {
-			if !isScopeToken(tok) || seen[tok] {
+			if !jwtauth.IsScopeToken(tok) || seen[tok] {
 				t.Fatalf("parseScope(%q) = %q: bad or repeated token %q", s, got, tok)
 			}
 			seen[tok] = true

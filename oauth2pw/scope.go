@@ -6,29 +6,15 @@ import (
 	"slices"
 	"strings"
 
+	"github.com/authkit-go/authkit/jwtauth"
 	"github.com/authkit-go/authkit/userstore"
 )
-
-// isScopeToken reports whether s is an RFC 6749 §3.3 scope-token:
-// 1*( %x21 / %x23-5B / %x5D-7E ).
-func isScopeToken(s string) bool {
-	if s == "" {
-		return false
-	}
-	for i := 0; i < len(s); i++ {
-		c := s[i]
-		if c < 0x21 || c > 0x7e || c == '"' || c == '\\' {
-			return false
-		}
-	}
-	return true
-}
 
 // checkScopes returns an error naming the first entry of scopes that is not
 // a scope-token.
 func checkScopes(scopes []string) error {
 	for _, s := range scopes {
-		if !isScopeToken(s) {
+		if !jwtauth.IsScopeToken(s) {
 			return fmt.Errorf("%q is not a scope token", s)
 		}
 	}
@@ -46,7 +32,7 @@ func parseScope(s string) ([]string, error) {
 		if tok == "" {
 			continue
 		}
-		if !isScopeToken(tok) {
+		if !jwtauth.IsScopeToken(tok) {
 			return nil, errMalformedScope
 		}
 		if !slices.Contains(out, tok) {

@@ -182,10 +182,8 @@ func validScopes(scopes []string) bool {
 		return false
 	}
 	for _, s := range scopes {
-		for i := 0; i < len(s); i++ {
-			if c := s[i]; c < 0x21 || c > 0x7e || c == '"' || c == '\\' {
-				return false
-			}
+		if !jwtauth.IsScopeToken(s) {
+			return false
 		}
 	}
 	return true
