@@ -1,0 +1,219 @@
+// Command server serves the documented authkit API: the OAuth 2.0 password
+// grant at POST /token, JWT-protected routes under /api/, the public keys at
+// /.well-known/jwks.json and an unauthenticated /healthz.
+//
+// Usage:
+//
+//	go run ./examples/server [flags]
+//
+// The routes are:
+//
+//	POST /token                  OAuth 2.0 password grant (form-encoded)
+//	GET  /api/me                 the caller: id, name, email, roles
+//	GET  /api/protected          {"message": "Hello Alice!", "roles": [...]}
+//	GET  /api/admin/users        every user's id, name and roles; role admin only
+//	GET  /.well-known/jwks.json  the public verification keys
+//	GET  /healthz                "ok", unauthenticated
+//
+// Every /api/ route needs an "Authorization: Bearer <token>" header and
+// loads the token's user from the store on each request, so a user who is
+// disabled, deleted, demoted or signed out everywhere loses access at
+// once. Errors are JSON {"error", "error_description"} with the RFC 6749
+// and RFC 6750 codes.
+//
+// The flags are:
+//
+//	-addr address
+//		TCP address to listen on (default 127.0.0.1:8080).
+//	-key path
+//		PEM PKCS#8 private key (Ed25519, ECDSA or RSA) or a JWK / JWK Set
+//		JSON file ("kty": "oct" for HMAC) that signs the access tokens.
+//		The first key of a JWK Set signs; the others only verify, which
+//		keeps the tokens of a previous key valid across a rotation.
+//		Without -key the server makes a fresh Ed25519 key, and its tokens
+//		die with the process.
+//	-issuer url
+//		The "iss" of the tokens (default http://127.0.0.1:8080).
+//	-audience list
+//		The "aud" of the tokens, comma-separated
+//		(default http://127.0.0.1:8080/api).
+//	-ttl duration
+//		Access-token lifetime, at most 24h (default 30m).
+//	-throttle
+//		Throttle failed logins (default true).
+//	-demo-users
+//		When the store is empty, create alice@example.com (admin) and
+//		bob@example.com (user) with well-known passwords (default true).
+//
+// On start-up the server prints its address, the demo users and a curl
+// command to try; it logs to standard error with log/slog. SIGINT or
+// SIGTERM shut it down gracefully: requests in flight get up to ten
+// seconds to finish.
+//
+// The store lives in memory. The demo users' passwords are below the
+// password policy and published in this file: never run the demo users
+// anywhere but on your own machine.
+package main
+
+import (
+	"context"
+	"errors"
+	"flag"
+	"fmt"
+	"io"
+	"log/slog"
+	"net"
+	"net/http"
+	"net/url"
+	"os"
+	"os/signal"
+	"strings"
+	"syscall"
+	"time"
+)
+
+// Server limits. ReadHeaderTimeout bounds slow-loris clients; the read and
+// write timeouts bound a whole request, a login's hashing included.
+const (
+	readHeaderTimeout = 5 * time.Second
+	readTimeout       = 10 * time.Second
+	writeTimeout      = 15 * time.Second
+	idleTimeout       = 60 * time.Second
+	maxHeaderBytes    = 16 << 10
+	shutdownTimeout   = 10 * time.Second
+	maxTTL            = 24 * time.Hour
+)
+
+func main() {
+	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
+	err := run(ctx, os.Args[1:], os.Stdout, os.Stderr)
+	stop()
+	switch {
+	case errors.Is(err, flag.ErrHelp):
+		os.Exit(0)
+	case err != nil:
+		fmt.Fprintln(os.Stderr, "server:", err)
+		os.Exit(1)
+	}
+}
+
+// run parses args, builds the app and serves it until ctx ends. It writes
+// the start-up banner to stdout and structured logs to stderr.
+func run(ctx context.Context, args []string, stdout, stderr io.Writer) error {
+	cfg, err := parseFlags(args, stderr)
+	if err != nil {
+		return err
+	}
+	cfg.logger = slog.New(slog.NewTextHandler(stderr, nil))
+	a, err := newApp(ctx, cfg)
+	if err != nil {
+		return err
+	}
+	var lc net.ListenConfig
+	ln, err := lc.Listen(ctx, "tcp", cfg.addr)
+	if err != nil {
+		return err
+	}
+	a.printBanner(stdout, ln.Addr().String())
+	return a.serve(ctx, ln)
+}
+
+// parseFlags parses the command line into an appConfig. Usage and errors go
+// to output; -h returns [flag.ErrHelp].
+func parseFlags(args []string, output io.Writer) (appConfig, error) {
+	cfg := appConfig{}
+	var audience string
+	fs := flag.NewFlagSet("server", flag.ContinueOnError)
+	fs.SetOutput(output)
+	fs.StringVar(&cfg.addr, "addr", "127.0.0.1:8080", "TCP `address` to listen on")
+	fs.StringVar(&cfg.keyFile, "key", "", "`path` of the signing key: PEM PKCS#8 private key (Ed25519, ECDSA, RSA) or JWK / JWK Set JSON (kty oct for HMAC); empty: a fresh Ed25519 key whose tokens die with the process")
+	fs.StringVar(&cfg.issuer, "issuer", "http://127.0.0.1:8080", "the tokens' \"iss\" `url`")
+	fs.StringVar(&audience, "audience", "http://127.0.0.1:8080/api", "the tokens' \"aud\": comma-separated `list`")
+	fs.DurationVar(&cfg.ttl, "ttl", 30*time.Minute, "access-token lifetime (at most 24h)")
+	fs.BoolVar(&cfg.throttle, "throttle", true, "throttle failed logins")
+	fs.BoolVar(&cfg.demoUsers, "demo-users", true, "when the store is empty, create alice@example.com (admin) and bob@example.com (user) with passwords below the password policy")
+	fs.Usage = func() {
+		fmt.Fprintf(fs.Output(), "Usage: server [flags]\n\nServes the authkit example API.\n\nFlags:\n")
+		fs.PrintDefaults()
+	}
+	if err := fs.Parse(args); err != nil {
+		return appConfig{}, err
+	}
+	if fs.NArg() > 0 {
+		return appConfig{}, fmt.Errorf("unexpected argument %q", fs.Arg(0))
+	}
+	if _, _, err := net.SplitHostPort(cfg.addr); err != nil {
+		return appConfig{}, fmt.Errorf("-addr: %w", err)
+	}
+	if cfg.ttl <= 0 || cfg.ttl > maxTTL {
+		return appConfig{}, fmt.Errorf("-ttl: %v is not between 0 and %v", cfg.ttl, maxTTL)
+	}
+	if u, err := url.Parse(cfg.issuer); cfg.issuer == "" || err != nil || !u.IsAbs() {
+		return appConfig{}, errors.New("-issuer: want an absolute URL such as http://127.0.0.1:8080")
+	}
+	for aud := range strings.SplitSeq(audience, ",") {
+		if aud = strings.TrimSpace(aud); aud != "" {
+			cfg.audience = append(cfg.audience, aud)
+		}
+	}
+	if len(cfg.audience) == 0 {
+		return appConfig{}, errors.New("-audience: want at least one audience")
+	}
+	return cfg, nil
+}
+
+// newServer returns the production-shaped server for h.
+func newServer(h http.Handler, logger *slog.Logger) *http.Server {
+	return &http.Server{
+		Handler:           h,
+		ReadHeaderTimeout: readHeaderTimeout,
+		ReadTimeout:       readTimeout,
+		WriteTimeout:      writeTimeout,
+		IdleTimeout:       idleTimeout,
+		MaxHeaderBytes:    maxHeaderBytes,
+		ErrorLog:          slog.NewLogLogger(logger.Handler(), slog.LevelWarn),
+	}
+}
+
+// serve serves the app on ln until ctx ends, then shuts down gracefully,
+// giving in-flight requests up to shutdownTimeout.
+func (a *app) serve(ctx context.Context, ln net.Listener) error {
+	srv := newServer(a.routes(), a.log)
+	errc := make(chan error, 1)
+	go func() { errc <- srv.Serve(ln) }()
+	a.log.Info("listening", "addr", ln.Addr().String())
+	select {
+	case err := <-errc:
+		return err
+	case <-ctx.Done():
+	}
+	a.log.Info("shutting down")
+	sctx, cancel := context.WithTimeout(context.Background(), shutdownTimeout)
+	defer cancel()
+	if err := srv.Shutdown(sctx); err != nil {
+		return fmt.Errorf("shutdown: %w", err)
+	}
+	if err := <-errc; !errors.Is(err, http.ErrServerClosed) {
+		return err
+	}
+	a.log.Info("stopped")
+	return nil
+}
+
+// printBanner tells a human where the server listens, who can log in and
+// how to try it.
+func (a *app) printBanner(w io.Writer, addr string) {
+	base := "http://" + addr
+	fmt.Fprintf(w, "authkit example server on %s\n", base)
+	if len(a.demo) > 0 {
+		fmt.Fprintf(w, "\nDemo users (passwords below the password policy; never use them in production):\n")
+		for _, d := range a.demo {
+			fmt.Fprintf(w, "  %-18s %-12s (%s)\n", d.username, d.password, strings.Join(d.roles, ", "))
+		}
+		d := a.demo[0]
+		fmt.Fprintf(w, "\nTry:\n")
+		fmt.Fprintf(w, "  TOKEN=$(curl -s %s/token -d grant_type=password -d username=%s -d password=%s | sed 's/.*\"access_token\":\"\\([^\"]*\\)\".*/\\1/')\n", base, d.username, d.password)
+		fmt.Fprintf(w, "  curl -s %s/api/me -H \"Authorization: Bearer $TOKEN\"\n", base)
+	}
+	fmt.Fprintln(w)
+}

@@ -1,0 +1,310 @@
+package main
+
+import (
+	"bufio"
+	"bytes"
+	"context"
+	"errors"
+	"flag"
+	"io"
+	"net"
+	"net/http"
+	"regexp"
+	"slices"
+	"strconv"
+	"strings"
+	"sync"
+	"testing"
+	"time"
+)
+
+func TestParseFlags(t *testing.T) {
+	t.Parallel()
+	defaults := appConfig{
+		addr:      "127.0.0.1:8080",
+		issuer:    "http://127.0.0.1:8080",
+		audience:  []string{"http://127.0.0.1:8080/api"},
+		ttl:       30 * time.Minute,
+		throttle:  true,
+		demoUsers: true,
+	}
+	with := func(f func(c *appConfig)) appConfig {
+		c := defaults
+		c.audience = slices.Clone(c.audience)
+		f(&c)
+		return c
+	}
+	tests := []struct {
+		name string
+		args []string
+		want appConfig
+	}{
+		{"defaults", nil, defaults},
+		{"addr", []string{"-addr", "127.0.0.1:9090"}, with(func(c *appConfig) { c.addr = "127.0.0.1:9090" })},
+		{"any port", []string{"-addr=:0"}, with(func(c *appConfig) { c.addr = ":0" })},
+		{"key", []string{"-key", "/etc/authkit/key.pem"}, with(func(c *appConfig) { c.keyFile = "/etc/authkit/key.pem" })},
+		{"issuer", []string{"-issuer", "https://auth.example.com"}, with(func(c *appConfig) { c.issuer = "https://auth.example.com" })},
+		{"audience list", []string{"-audience", "api-a, api-b,,"}, with(func(c *appConfig) { c.audience = []string{"api-a", "api-b"} })},
+		{"ttl", []string{"-ttl", "5m"}, with(func(c *appConfig) { c.ttl = 5 * time.Minute })},
+		{"ttl at most a day", []string{"-ttl", "24h"}, with(func(c *appConfig) { c.ttl = 24 * time.Hour })},
+		{"throttle off", []string{"-throttle=false"}, with(func(c *appConfig) { c.throttle = false })},
+		{"no demo users", []string{"-demo-users=false"}, with(func(c *appConfig) { c.demoUsers = false })},
+	}
+	for _, tc := range tests {
+		t.Run(tc.name, func(t *testing.T) {
+			t.Parallel()
+			got, err := parseFlags(tc.args, io.Discard)
+			if err != nil {
+				t.Fatalf("parseFlags(%q): %v", tc.args, err)
+			}
+			if got.addr != tc.want.addr || got.keyFile != tc.want.keyFile || got.issuer != tc.want.issuer ||
+				!slices.Equal(got.audience, tc.want.audience) || got.ttl != tc.want.ttl ||
+				got.throttle != tc.want.throttle || got.demoUsers != tc.want.demoUsers {
+				t.Errorf("parseFlags(%q) = %+v, want %+v", tc.args, got, tc.want)
+			}
+		})
+	}
+}
+
+func TestParseFlagsErrors(t *testing.T) {
+	t.Parallel()
+	tests := []struct {
+		name string
+		args []string
+		want string // in the error or the usage output
+	}{
+		{"unknown flag", []string{"-port", "80"}, "flag provided but not defined"},
+		{"positional argument", []string{"serve"}, `unexpected argument "serve"`},
+		{"addr without port", []string{"-addr", "localhost"}, "-addr"},
+		{"ttl zero", []string{"-ttl", "0s"}, "-ttl"},
+		{"ttl negative", []string{"-ttl", "-1m"}, "-ttl"},
+		{"ttl over a day", []string{"-ttl", "25h"}, "-ttl"},
+		{"ttl not a duration", []string{"-ttl", "30"}, "invalid value"},
+		{"issuer empty", []string{"-issuer", ""}, "-issuer"},
+		{"issuer relative", []string{"-issuer", "auth.example.com"}, "-issuer"},
+		{"audience empty", []string{"-audience", " , "}, "-audience"},
+		{"throttle not a bool", []string{"-throttle=maybe"}, "invalid boolean value"},
+	}
+	for _, tc := range tests {
+		t.Run(tc.name, func(t *testing.T) {
+			t.Parallel()
+			var out bytes.Buffer
+			_, err := parseFlags(tc.args, &out)
+			if err == nil {
+				t.Fatalf("parseFlags(%q): no error", tc.args)
+			}
+			if !strings.Contains(err.Error()+out.String(), tc.want) {
+				t.Errorf("parseFlags(%q) = %v (output %q), want mention of %q", tc.args, err, out.String(), tc.want)
+			}
+		})
+	}
+}
+
+func TestParseFlagsHelp(t *testing.T) {
+	t.Parallel()
+	var out bytes.Buffer
+	_, err := parseFlags([]string{"-h"}, &out)
+	if !errors.Is(err, flag.ErrHelp) {
+		t.Fatalf("parseFlags(-h) = %v, want flag.ErrHelp", err)
+	}
+	for _, name := range []string{"-addr", "-key", "-issuer", "-audience", "-ttl", "-throttle", "-demo-users", "(default 30m0s)", "(default true)", `(default "127.0.0.1:8080")`} {
+		if !strings.Contains(out.String(), name) {
+			t.Errorf("-h output lacks %q:\n%s", name, out.String())
+		}
+	}
+}
+
+// syncBuffer is a bytes.Buffer safe for one writer and one reader at once.
+type syncBuffer struct {
+	mu  sync.Mutex
+	buf bytes.Buffer
+}
+
+func (b *syncBuffer) Write(p []byte) (int, error) {
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	return b.buf.Write(p)
+}
+
+func (b *syncBuffer) String() string {
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	return b.buf.String()
+}
+
+// TestRun starts the real command (production hasher, fresh key, demo
+// users) on a free loopback port, calls it, and stops it as a signal would.
+func TestRun(t *testing.T) {
+	t.Parallel()
+	ctx, cancel := context.WithCancel(t.Context())
+	defer cancel()
+	var stdout, stderr syncBuffer
+	done := make(chan error, 1)
+	go func() { done <- run(ctx, []string{"-addr", "127.0.0.1:0"}, &stdout, &stderr) }()
+
+	addrRE := regexp.MustCompile(`on http://(127\.0\.0\.1:\d+)`)
+	var addr string
+	for deadline := time.Now().Add(20 * time.Second); addr == ""; {
+		if m := addrRE.FindStringSubmatch(stdout.String()); m != nil {
+			addr = m[1]
+			break
+		}
+		select {
+		case err := <-done:
+			t.Fatalf("run returned before serving: %v\nstderr:\n%s", err, stderr.String())
+		case <-time.After(10 * time.Millisecond):
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("no listen address in the banner:\n%s", stdout.String())
+		}
+	}
+
+	resp, err := http.Get("http://" + addr + "/healthz")
+	if err != nil {
+		t.Fatalf("GET /healthz: %v", err)
+	}
+	body, _ := io.ReadAll(resp.Body)
+	resp.Body.Close()
+	if resp.StatusCode != http.StatusOK || string(body) != "ok\n" {
+		t.Errorf("GET /healthz = %d %q, want 200 %q", resp.StatusCode, body, "ok\n")
+	}
+
+	cancel()
+	select {
+	case err := <-done:
+		if err != nil {
+			t.Errorf("run after cancel = %v, want nil", err)
+		}
+	case <-time.After(15 * time.Second):
+		t.Fatal("run did not return after its context ended")
+	}
+
+	banner := stdout.String()
+	for _, want := range []string{"alice@example.com", "password123", "bob@example.com", "password456", "curl", "/token", "/api/me"} {
+		if !strings.Contains(banner, want) {
+			t.Errorf("banner lacks %q:\n%s", want, banner)
+		}
+	}
+	logs := stderr.String()
+	for _, want := range []string{
+		"tokens die with the process",
+		"demo users created with passwords below the password policy; do not use in production",
+		"msg=listening",
+		"msg=stopped",
+	} {
+		if !strings.Contains(logs, want) {
+			t.Errorf("logs lack %q:\n%s", want, logs)
+		}
+	}
+	// Logs are structured: every line is a logfmt record with a level.
+	sc := bufio.NewScanner(strings.NewReader(logs))
+	for sc.Scan() {
+		if !strings.HasPrefix(sc.Text(), "time=") || !strings.Contains(sc.Text(), " level=") {
+			t.Errorf("log line not structured: %q", sc.Text())
+		}
+	}
+}
+
+func TestRunErrors(t *testing.T) {
+	t.Parallel()
+	busy, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { busy.Close() })
+	tests := []struct {
+		name string
+		args []string
+		want string
+	}{
+		{"bad flag", []string{"-ttl", "0s"}, "-ttl"},
+		{"missing key file", []string{"-key", t.TempDir() + "/absent.pem"}, "-key"},
+		{"address in use", []string{"-addr", busy.Addr().String(), "-demo-users=false"}, "address already in use"},
+	}
+	for _, tc := range tests {
+		t.Run(tc.name, func(t *testing.T) {
+			t.Parallel()
+			ctx, cancel := context.WithTimeout(t.Context(), 30*time.Second)
+			defer cancel()
+			err := run(ctx, tc.args, io.Discard, io.Discard)
+			if err == nil || !strings.Contains(err.Error(), tc.want) {
+				t.Errorf("run(%q) = %v, want an error mentioning %q", tc.args, err, tc.want)
+			}
+		})
+	}
+	if err := run(t.Context(), []string{"-help"}, io.Discard, io.Discard); !errors.Is(err, flag.ErrHelp) {
+		t.Errorf("run(-help) = %v, want flag.ErrHelp", err)
+	}
+}
+
+func TestNewServerLimits(t *testing.T) {
+	t.Parallel()
+	srv := newServer(http.NotFoundHandler(), discardLogger())
+	if srv.ReadHeaderTimeout <= 0 || srv.ReadTimeout <= 0 || srv.WriteTimeout <= 0 || srv.IdleTimeout <= 0 {
+		t.Errorf("server timeouts = %v/%v/%v/%v, want all set", srv.ReadHeaderTimeout, srv.ReadTimeout, srv.WriteTimeout, srv.IdleTimeout)
+	}
+	if srv.MaxHeaderBytes <= 0 || srv.MaxHeaderBytes >= http.DefaultMaxHeaderBytes {
+		t.Errorf("MaxHeaderBytes = %d, want set below the 1 MiB default", srv.MaxHeaderBytes)
+	}
+	if srv.ErrorLog == nil {
+		t.Error("ErrorLog is nil, want the structured logger")
+	}
+}
+
+// TestServeGracefulShutdown checks that a login in flight when the context
+// ends still gets its answer, and that serve then returns nil.
+func TestServeGracefulShutdown(t *testing.T) {
+	t.Parallel()
+	a := newTestApp(t, testConfig(t))
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	ctx, cancel := context.WithCancel(t.Context())
+	defer cancel()
+	done := make(chan error, 1)
+	go func() { done <- a.serve(ctx, ln) }()
+
+	// Send the headers of a login with "Expect: 100-continue": the server
+	// answers 100 Continue once the token endpoint runs and reads the
+	// body. Then end the context, and only then send the body. Shutdown
+	// must wait for the answer.
+	conn, err := net.Dial("tcp", ln.Addr().String())
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer conn.Close()
+	conn.SetDeadline(time.Now().Add(15 * time.Second))
+	body := passwordForm(alice, demoPassword(t, alice)).Encode()
+	io.WriteString(conn, "POST /token HTTP/1.1\r\nHost: x\r\nContent-Type: application/x-www-form-urlencoded\r\n"+
+		"Expect: 100-continue\r\nContent-Length: "+strconv.Itoa(len(body))+"\r\n\r\n")
+	br := bufio.NewReader(conn)
+	if line, err := br.ReadString('\n'); err != nil || !strings.HasPrefix(line, "HTTP/1.1 100 ") {
+		t.Fatalf("POST /token with Expect: 100-continue: got %q, %v; want 100 Continue", line, err)
+	}
+	if line, err := br.ReadString('\n'); err != nil || line != "\r\n" {
+		t.Fatalf("after 100 Continue: got %q, %v; want an empty line", line, err)
+	}
+	cancel()
+	time.Sleep(100 * time.Millisecond) // let Shutdown start
+	io.WriteString(conn, body)
+	resp, err := http.ReadResponse(br, nil)
+	if err != nil {
+		t.Fatalf("in-flight POST /token: %v", err)
+	}
+	resp.Body.Close()
+	if resp.StatusCode != http.StatusOK {
+		t.Errorf("in-flight POST /token: status = %d, want 200", resp.StatusCode)
+	}
+	select {
+	case err := <-done:
+		if err != nil {
+			t.Errorf("serve after cancel = %v, want nil", err)
+		}
+	case <-time.After(15 * time.Second):
+		t.Fatal("serve did not return after its context ended")
+	}
+	if _, err := net.DialTimeout("tcp", ln.Addr().String(), time.Second); err == nil {
+		t.Error("listener still accepts after shutdown")
+	}
+}

@@ -1,0 +1,327 @@
+package main
+
+import (
+	"context"
+	"encoding/json"
+	"fmt"
+	"io"
+	"log/slog"
+	"net/http"
+	"time"
+
+	"github.com/authkit-go/authkit/jwtauth"
+	"github.com/authkit-go/authkit/oauth2pw"
+	"github.com/authkit-go/authkit/rbac"
+	"github.com/authkit-go/authkit/userstore"
+	"github.com/authkit-go/authkit/userstore/memory"
+)
+
+// realm is the protection space named in WWW-Authenticate challenges:
+// "api", the default of both jwtauth.Middleware and rbac, so that the 401
+// and 403 challenges agree.
+const realm = "api"
+
+// appConfig is what the command line configures, plus knobs that only
+// tests set.
+type appConfig struct {
+	addr      string
+	keyFile   string
+	issuer    string
+	audience  []string
+	ttl       time.Duration
+	throttle  bool
+	demoUsers bool
+
+	// logger receives the app's logs. Nil discards them.
+	logger *slog.Logger
+	// store is the user store. Nil means a fresh, empty memory store.
+	store userstore.Manager
+	// hasher configures password hashing. The zero value is the
+	// production default (argon2id with its default parameters); tests
+	// set cheap parameters here.
+	hasher userstore.HasherConfig
+}
+
+// demoUser is a well-known account the server creates when asked to.
+type demoUser struct {
+	id, username, name, password string
+	roles                        []string
+}
+
+// demoUsers are the accounts of the seed app. Their passwords are below
+// the password policy on purpose: everyone knows them.
+func demoUsers() []demoUser {
+	return []demoUser{
+		{id: "1", username: "alice@example.com", name: "Alice", password: "password123", roles: []string{"admin"}},
+		{id: "2", username: "bob@example.com", name: "Bob", password: "password456", roles: []string{"user"}},
+	}
+}
+
+// app is the assembled server: store, hasher, keys, token endpoint.
+type app struct {
+	log    *slog.Logger
+	users  userstore.Manager
+	hasher *userstore.Hasher
+	keys   *jwtauth.KeySet
+	tokens *jwtauth.JWT
+	login  *oauth2pw.Handler
+	// demo lists the demo users created at start-up, for the banner.
+	demo []demoUser
+}
+
+// newApp builds the app from cfg: it loads or makes the signing key, and
+// seeds the demo users if cfg asks for them and the store is empty.
+func newApp(ctx context.Context, cfg appConfig) (*app, error) {
+	a := &app{log: cfg.logger, users: cfg.store}
+	if a.log == nil {
+		a.log = slog.New(slog.DiscardHandler)
+	}
+	if a.users == nil {
+		a.users = memory.New()
+	}
+	var err error
+	if a.hasher, err = userstore.NewHasher(cfg.hasher); err != nil {
+		return nil, fmt.Errorf("hasher: %w", err)
+	}
+	if a.keys, err = loadKeys(cfg.keyFile, a.log); err != nil {
+		return nil, err
+	}
+	a.tokens, err = jwtauth.New(jwtauth.Config{
+		Keys:     a.keys,
+		Issuer:   cfg.issuer,
+		Audience: cfg.audience,
+		TTL:      cfg.ttl,
+	})
+	if err != nil {
+		return nil, fmt.Errorf("tokens: %w", err)
+	}
+	a.login, err = oauth2pw.NewHandler(oauth2pw.Config{
+		Users:  a.users,
+		Hasher: a.hasher,
+		Tokens: a.tokens,
+		TTL:    cfg.ttl,
+		// Throttling stays on unless -throttle=false: without it the
+		// endpoint lets anyone guess passwords at the hasher's speed.
+		InsecureNoThrottle: !cfg.throttle,
+		Logger:             a.log,
+	})
+	if err != nil {
+		return nil, fmt.Errorf("token endpoint: %w", err)
+	}
+	if cfg.demoUsers {
+		if a.demo, err = seedDemoUsers(ctx, a.users, a.hasher, a.log); err != nil {
+			return nil, err
+		}
+	}
+	return a, nil
+}
+
+// loadKeys returns the key set that signs and verifies tokens: the keys of
+// path, the first of which signs, or a fresh Ed25519 key if path is empty.
+func loadKeys(path string, log *slog.Logger) (*jwtauth.KeySet, error) {
+	if path == "" {
+		k, err := jwtauth.GenerateKey(jwtauth.EdDSA)
+		if err != nil {
+			return nil, fmt.Errorf("generate key: %w", err)
+		}
+		log.Warn("no -key given: signing with a fresh Ed25519 key; tokens die with the process", "key", k)
+		return jwtauth.NewKeySet(k)
+	}
+	keys, err := jwtauth.LoadKeyFile(path)
+	if err != nil {
+		return nil, fmt.Errorf("-key: %w", err)
+	}
+	if len(keys) == 0 {
+		return nil, fmt.Errorf("-key: %s holds no key", path)
+	}
+	set, err := jwtauth.NewKeySet(keys[0], keys[1:]...)
+	if err != nil {
+		return nil, fmt.Errorf("-key: %w", err)
+	}
+	log.Info("signing key loaded", "file", path, "key", keys[0], "verify_only", len(keys)-1)
+	return set, nil
+}
+
+// seedDemoUsers creates the demo users if the store holds no user at all,
+// and returns the ones it created. Their passwords are below the password
+// policy, so it hashes them directly instead of going through
+// [userstore.PasswordPolicy], and says so loudly.
+func seedDemoUsers(ctx context.Context, users userstore.Manager, h userstore.PasswordHasher, log *slog.Logger) ([]demoUser, error) {
+	existing, _, err := users.ListUsers(ctx, userstore.ListOptions{Limit: 1})
+	if err != nil {
+		return nil, fmt.Errorf("demo users: %w", err)
+	}
+	if len(existing) > 0 {
+		return nil, nil
+	}
+	demo := demoUsers()
+	for _, d := range demo {
+		hash, err := h.Hash(d.password)
+		if err != nil {
+			return nil, fmt.Errorf("demo users: %w", err)
+		}
+		_, err = users.CreateUser(ctx, &userstore.User{
+			ID:           d.id,
+			Username:     d.username,
+			Name:         d.name,
+			Email:        d.username,
+			PasswordHash: hash,
+			Roles:        d.roles,
+		})
+		if err != nil {
+			return nil, fmt.Errorf("demo users: %w", err)
+		}
+	}
+	log.Warn("demo users created with passwords below the password policy; do not use in production",
+		"users", []string{demo[0].username, demo[1].username})
+	return demo, nil
+}
+
+// routes returns the documented API.
+func (a *app) routes() http.Handler {
+	// Every request loads its user from the store, so that a disabled,
+	// deleted or demoted user loses access at once. The lookup cache is
+	// off because the store is in memory already: a lookup costs about
+	// what a cache hit does.
+	bearer := jwtauth.Middleware(a.tokens,
+		jwtauth.WithUsers(a.users),
+		jwtauth.WithUserCache(0, 0),
+		jwtauth.WithRealm(realm),
+	)
+
+	mux := http.NewServeMux()
+	// The token endpoint answers every method itself: 405 and Allow: POST
+	// for all but POST.
+	mux.Handle("/token", a.login)
+	mux.Handle("GET /api/me", bearer(http.HandlerFunc(a.me)))
+	mux.Handle("GET /api/protected", bearer(http.HandlerFunc(a.protected)))
+	mux.Handle("GET /api/admin/users", bearer(rbac.Require("admin")(http.HandlerFunc(a.listUsers))))
+	mux.Handle("GET /.well-known/jwks.json", a.keys.JWKSHandler())
+	mux.HandleFunc("GET /healthz", healthz)
+	for _, p := range []string{"/api/me", "/api/protected", "/api/admin/users", "/.well-known/jwks.json", "/healthz"} {
+		mux.HandleFunc(p, methodNotAllowed)
+	}
+	mux.HandleFunc("/", notFound)
+	return mux
+}
+
+// userJSON is a user as /api/me shows it.
+type userJSON struct {
+	ID    string   `json:"id"`
+	Name  string   `json:"name"`
+	Email string   `json:"email"`
+	Roles []string `json:"roles"`
+}
+
+// me answers GET /api/me: the caller.
+func (a *app) me(w http.ResponseWriter, r *http.Request) {
+	p, ok := principal(w, r)
+	if !ok {
+		return
+	}
+	u := userJSON{ID: p.Subject, Roles: p.Roles}
+	if p.User != nil {
+		u.Name, u.Email = p.User.Name, p.User.Email
+	}
+	writeJSON(w, http.StatusOK, u)
+}
+
+// principal returns the caller that the bearer middleware authenticated.
+// Without one (a route mounted without the middleware) it answers 401
+// itself and reports false.
+func principal(w http.ResponseWriter, r *http.Request) (*jwtauth.Principal, bool) {
+	p, ok := jwtauth.PrincipalFrom(r.Context())
+	if !ok {
+		jwtauth.WriteChallenge(w, realm, jwtauth.NoCredentials())
+	}
+	return p, ok
+}
+
+// protected answers GET /api/protected: a greeting for any valid token.
+func (a *app) protected(w http.ResponseWriter, r *http.Request) {
+	p, ok := principal(w, r)
+	if !ok {
+		return
+	}
+	name := p.Subject
+	if p.User != nil && p.User.Name != "" {
+		name = p.User.Name
+	}
+	writeJSON(w, http.StatusOK, struct {
+		Message string   `json:"message"`
+		Roles   []string `json:"roles"`
+	}{"Hello " + name + "!", p.Roles})
+}
+
+// listedUser is a user as /api/admin/users lists it.
+type listedUser struct {
+	ID    string   `json:"id"`
+	Name  string   `json:"name"`
+	Roles []string `json:"roles"`
+}
+
+// listUsers answers GET /api/admin/users: every user, paging through the
+// store.
+func (a *app) listUsers(w http.ResponseWriter, r *http.Request) {
+	list := []listedUser{}
+	opts := userstore.ListOptions{Limit: 1000}
+	for {
+		page, next, err := a.users.ListUsers(r.Context(), opts)
+		if err != nil {
+			a.log.ErrorContext(r.Context(), "list users", "err", err)
+			writeError(w, http.StatusInternalServerError, "server_error", "The server could not complete the request")
+			return
+		}
+		for _, u := range page {
+			list = append(list, listedUser{ID: u.ID, Name: u.Name, Roles: u.Roles})
+		}
+		if next == "" || next == opts.After {
+			break
+		}
+		opts.After = next
+	}
+	writeJSON(w, http.StatusOK, struct {
+		Users []listedUser `json:"users"`
+	}{list})
+}
+
+// healthz answers GET /healthz: "ok", without authentication. It is the
+// baseline against which the cost of authentication is measured.
+func healthz(w http.ResponseWriter, _ *http.Request) {
+	w.Header().Set("Content-Type", "text/plain; charset=utf-8")
+	io.WriteString(w, "ok\n")
+}
+
+// methodNotAllowed answers a known path asked with a method it does not
+// serve.
+func methodNotAllowed(w http.ResponseWriter, _ *http.Request) {
+	w.Header().Set("Allow", "GET, HEAD")
+	writeError(w, http.StatusMethodNotAllowed, "invalid_request", "Method not allowed")
+}
+
+// notFound answers every path the API does not have.
+func notFound(w http.ResponseWriter, _ *http.Request) {
+	writeError(w, http.StatusNotFound, "not_found", "No such resource")
+}
+
+// writeJSON writes v, a value of one of this file's response types, as a
+// JSON response that no cache keeps.
+func writeJSON(w http.ResponseWriter, status int, v any) {
+	h := w.Header()
+	h.Set("Content-Type", "application/json")
+	h.Set("Cache-Control", "no-store")
+	w.WriteHeader(status)
+	json.NewEncoder(w).Encode(v)
+}
+
+// writeError writes the JSON error body {"error", "error_description"}.
+func writeError(w http.ResponseWriter, status int, code, desc string) {
+	h := w.Header()
+	h.Set("Content-Type", "application/json")
+	h.Set("Cache-Control", "no-store")
+	w.WriteHeader(status)
+	json.NewEncoder(w).Encode(struct {
+		Error       string `json:"error"`
+		Description string `json:"error_description"`
+	}{code, desc})
+}
