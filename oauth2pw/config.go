@@ -89,7 +89,11 @@ type Config struct {
 	// header is believed. A request whose connection comes from one of
 	// them is counted against the right-most X-Forwarded-For address that
 	// is not itself a trusted proxy. Nil means the connection's address
-	// always counts and X-Forwarded-For is ignored.
+	// always counts and X-Forwarded-For is ignored. A connection without
+	// an IP address (a Unix socket) counts as the zero Addr, so all such
+	// clients share one address count and one client's failures delay
+	// everyone's logins: put the endpoint behind its proxy over TCP, or
+	// supply a Limiter.
 	TrustedProxies []netip.Prefix
 
 	// Logger receives an event for every successful, failed and throttled

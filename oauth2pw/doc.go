@@ -48,7 +48,9 @@
 // answer after the same work: one password verification. For an unknown
 // user the handler verifies against a dummy hash, which [NewHandler] makes
 // with the configured hasher, so it costs what a current stored hash costs;
-// a disabled user's password is verified before the user is refused. (A
+// a disabled user's password is verified before the user is refused, and
+// a user whose stored hash cannot be read (empty, a locked-account marker,
+// an unknown algorithm) costs a verification against the dummy hash. (A
 // user whose stored hash is of an older algorithm or cheaper parameters
 // costs that hash's time until a login upgrades it, see below.) A password
 // longer than the policy's byte cap is refused without hashing, whoever

@@ -137,6 +137,9 @@ func writeTokenError(w http.ResponseWriter, realm string, e *Error) {
 
 // retryAfterSeconds rounds d up to whole seconds, at least one.
 func retryAfterSeconds(d time.Duration) int64 {
-	s := int64((d + time.Second - 1) / time.Second)
+	s := int64(d / time.Second) // no d+time.Second-1: it could overflow
+	if d%time.Second > 0 {
+		s++
+	}
 	return max(s, 1)
 }

@@ -70,7 +70,13 @@ func TestRetryAfterSeconds(t *testing.T) {
 	for _, tc := range []struct {
 		in   string
 		want int64
-	}{{"0s", 1}, {"1ms", 1}, {"1s", 1}, {"1.001s", 2}, {"5m", 300}} {
+	}{
+		{"0s", 1}, {"1ms", 1}, {"1s", 1}, {"1.001s", 2}, {"5m", 300},
+		{"-1s", 1},
+		// A custom Limiter's "forever" must not wrap around to 1 second.
+		{"2562047h47m16.854775807s", 9223372037},
+		{"2562047h47m16s", 9223372036},
+	} {
 		d, _ := time.ParseDuration(tc.in)
 		if got := retryAfterSeconds(d); got != tc.want {
 			t.Errorf("retryAfterSeconds(%s) = %d, want %d", tc.in, got, tc.want)

@@ -239,6 +239,10 @@ func (h *Handler) login(ctx context.Context, username, password string, cl *clie
 	ok, err := h.verify(ctx, encoded, password)
 	if err != nil {
 		if u != nil && (errors.Is(err, userstore.ErrMalformedHash) || errors.Is(err, userstore.ErrUnknownHashFormat)) {
+			// Refused without hashing, the answer would come sooner
+			// than an unknown user's and tell that the account exists:
+			// spend the same work on the dummy hash.
+			h.verify(ctx, h.dummyHash, password)
 			return nil, nil, failed("unreadable_hash", slog.String("user_id", u.ID), slog.Any("error", err))
 		}
 		e := serverError(fmt.Errorf("verifying password: %w", err))

@@ -89,6 +89,14 @@ func TestErrorTable(t *testing.T) {
 		{"bad percent escape", raw("application/x-www-form-urlencoded", "grant_type=password&username=%zz&password=x"), 400, CodeInvalidRequest, nil},
 		{"semicolon separator", raw("application/x-www-form-urlencoded", "grant_type=password;username=a&password=b"), 400, CodeInvalidRequest, nil},
 		{"empty body", raw("application/x-www-form-urlencoded", ""), 400, CodeInvalidRequest, nil},
+		{"two Content-Type headers", func() *http.Request {
+			r := newPost(login(e.alice.Username, e.alice.password).Encode())
+			r.Header.Add("Content-Type", "application/x-www-form-urlencoded")
+			return r
+		}, 400, CodeInvalidRequest, nil},
+		{"parameter names in capitals", form(url.Values{"grant_type": {"password"}, "Username": {e.alice.Username}, "Password": {e.alice.password}}), 400, CodeInvalidRequest, nil},
+		{"username not UTF-8", raw("application/x-www-form-urlencoded", "grant_type=password&username=%FFalice&password=x"), 400, CodeInvalidGrant, nil},
+		{"password not UTF-8", form(login(e.alice.Username, e.alice.password+"\xff")), 400, CodeInvalidGrant, nil},
 		{"body over the cap", raw("application/x-www-form-urlencoded", login(e.alice.Username, e.alice.password, "pad", strings.Repeat("a", 5000)).Encode()), 413, CodeInvalidRequest, nil},
 		{"GET", func() *http.Request { return httptest.NewRequest(http.MethodGet, "/token", nil) }, 405, CodeInvalidRequest, headerWant{"Allow": "POST"}},
 		{"PUT with a valid form", func() *http.Request {
@@ -196,6 +204,68 @@ func TestEnumerationDefenceWork(t *testing.T) {
 			}
 			if got := ch.verifies.Load(); got != 0 {
 				t.Errorf("Verify calls = %d, want 0 (VerifyContext preferred)", got)
+			}
+		})
+	}
+}
+
+// TestEnumerationDefenceUnreadableStoredHash checks that a user whose
+// stored hash cannot be verified (none, a locked-account marker, an
+// unknown algorithm, parameters out of bounds) costs one computed hash,
+// like an unknown user, and gets the same answer: otherwise the time of
+// the answer tells that the account exists.
+func TestEnumerationDefenceUnreadableStoredHash(t *testing.T) {
+	t.Parallel()
+	hashes := map[string]string{
+		"empty":               "",
+		"locked marker":       "!",
+		"unknown algorithm":   "$scrypt$ln=16,r=8,p=1$c2FsdA$aGFzaA",
+		"bcrypt variant 2x":   "$2x$10$" + strings.Repeat("a", 53),
+		"argon2 out of bound": "$argon2id$v=19$m=1,t=1,p=1$AAAAAAAAAAA$AAAAAAAAAAAAAAAAAAAAAA",
+		"pbkdf2 zero rounds":  "$pbkdf2-sha256$0$c2FsdA$" + strings.Repeat("A", 43),
+	}
+	withHash := func(e *env, hash string) *fakeStore {
+		return &fakeStore{next: e.store, byUsername: func(ctx context.Context, name string) (*userstore.User, error) {
+			u, err := e.store.UserByUsername(ctx, name)
+			if err == nil {
+				u.PasswordHash = hash
+			}
+			return u, err
+		}}
+	}
+	for name, hash := range hashes {
+		t.Run(name+"/PasswordHasher", func(t *testing.T) {
+			t.Parallel()
+			var ch *countingHasher
+			e := newEnv(t, func(e *env, c *Config) {
+				ch = &countingHasher{PasswordHasher: c.Hasher}
+				c.Hasher = ch
+				c.Users = withHash(e, hash)
+			})
+			unknown := post(e.h, login("nobody@example.com", e.alice.password))
+			before := ch.computed.Load()
+			w := post(e.h, login(e.alice.Username, e.alice.password))
+			if got := ch.computed.Load() - before; got != 1 {
+				t.Errorf("hashes computed = %d, want 1 (as for an unknown user)", got)
+			}
+			if w.Code != unknown.Code || !bytes.Equal(w.Body.Bytes(), unknown.Body.Bytes()) {
+				t.Errorf("POST /token: %d %s, want %d %s", w.Code, w.Body, unknown.Code, unknown.Body)
+			}
+		})
+		t.Run(name+"/ContextHasher", func(t *testing.T) {
+			t.Parallel()
+			var ch *countingContextHasher
+			e := newEnv(t, func(e *env, c *Config) {
+				ch = &countingContextHasher{Hasher: c.Hasher.(*userstore.Hasher)}
+				c.Hasher = ch
+				c.Users = withHash(e, hash)
+			})
+			w := post(e.h, login(e.alice.Username, e.alice.password))
+			if got := ch.computed.Load(); got != 1 {
+				t.Errorf("hashes computed = %d, want 1 (as for an unknown user)", got)
+			}
+			if w.Code != http.StatusBadRequest || decodeError(t, w).Error != CodeInvalidGrant {
+				t.Errorf("POST /token: %d %s, want 400 invalid_grant", w.Code, w.Body)
 			}
 		})
 	}
@@ -618,6 +688,7 @@ func TestNewHandlerRefusesUnsafeConfig(t *testing.T) {
 		{"Limiter and InsecureNoThrottle", func(c *Config) { c.Limiter = &fakeLimiter{}; c.InsecureNoThrottle = true }},
 		{"negative throttle limit", func(c *Config) { c.Throttle.PairLimit = -1 }},
 		{"MaxDelay below BaseDelay", func(c *Config) { c.Throttle.BaseDelay = time.Hour }},
+		{"negative KnownWindow", func(c *Config) { c.Throttle.KnownWindow = -time.Hour }},
 		{"invalid trusted proxy", func(c *Config) { c.TrustedProxies = make([]netip.Prefix, 1) }},
 		{"verify-only hasher", func(c *Config) { c.Hasher = userstore.NewPBKDF2SHA256() }},
 	}

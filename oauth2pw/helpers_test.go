@@ -186,11 +186,12 @@ func checkNoStore(tb testing.TB, w *httptest.ResponseRecorder) {
 	}
 }
 
-// countingHasher wraps a PasswordHasher and counts its calls. It hides
-// any ContextHasher methods of the wrapped hasher.
+// countingHasher wraps a PasswordHasher and counts its calls, and, as
+// computed, the Verify calls that got past decoding to compute a hash. It
+// hides any ContextHasher methods of the wrapped hasher.
 type countingHasher struct {
 	userstore.PasswordHasher
-	hashes, verifies atomic.Int64
+	hashes, verifies, computed atomic.Int64
 }
 
 func (c *countingHasher) Hash(pw string) (string, error) {
@@ -200,14 +201,18 @@ func (c *countingHasher) Hash(pw string) (string, error) {
 
 func (c *countingHasher) Verify(encoded, pw string) (bool, error) {
 	c.verifies.Add(1)
-	return c.PasswordHasher.Verify(encoded, pw)
+	ok, err := c.PasswordHasher.Verify(encoded, pw)
+	if err == nil {
+		c.computed.Add(1)
+	}
+	return ok, err
 }
 
 // countingContextHasher is a countingHasher that also counts the
 // ContextHasher methods.
 type countingContextHasher struct {
 	*userstore.Hasher
-	verifies, ctxVerifies atomic.Int64
+	verifies, ctxVerifies, computed atomic.Int64
 }
 
 func (c *countingContextHasher) Verify(encoded, pw string) (bool, error) {
@@ -217,7 +222,11 @@ func (c *countingContextHasher) Verify(encoded, pw string) (bool, error) {
 
 func (c *countingContextHasher) VerifyContext(ctx context.Context, encoded, pw string) (bool, error) {
 	c.ctxVerifies.Add(1)
-	return c.Hasher.VerifyContext(ctx, encoded, pw)
+	ok, err := c.Hasher.VerifyContext(ctx, encoded, pw)
+	if err == nil {
+		c.computed.Add(1)
+	}
+	return ok, err
 }
 
 // fakeStore is a userstore.Store with function fields for failure

@@ -49,25 +49,33 @@ type Limiter interface {
 // password sent while a delay runs is refused like any other attempt. IPv6
 // addresses count by /64, the block a single host or attacker usually holds.
 //
-// A username's failures across all addresses (its stuffing ceiling) do not
-// delay the addresses from which it logged in successfully within Window,
-// so an attacker spreading guesses over many addresses cannot keep the
-// real user out.
+// A (username, address) pair that logged in successfully within
+// KnownWindow is known: neither the username's failures across all
+// addresses (its stuffing ceiling) nor the address's failures across all
+// usernames delay it, only its own pair limit does. An attacker spreading
+// guesses over many addresses, or spraying usernames from an address the
+// real user shares (a NAT), therefore cannot keep the real user out of an
+// address they have logged in from. A user at an address they have not
+// logged in from within KnownWindow can still be delayed by such an attack,
+// and the pair limit delays the real user at an address from which an
+// attacker guesses their username.
 //
 // Attempts are counted when they are admitted and refunded on success, so
 // that a burst of concurrent guesses cannot overrun a limit. Memory is
 // bounded by MaxEntries: past it, the least recently used records are
-// dropped. No goroutine runs in the background; expired records are
-// dropped as new attempts arrive.
+// dropped, known pairs among them. No goroutine runs in the background;
+// expired records are dropped as new attempts arrive.
 type ThrottlePolicy struct {
 	// PairLimit is the number of failures a username may have from one
 	// address before its attempts from there are delayed. Zero means 5.
 	PairLimit int
 	// UserLimit is the number of failures a username may have from all
-	// addresses together before its attempts are delayed. Zero means 20.
+	// addresses together before its attempts, other than those of known
+	// pairs, are delayed. Zero means 20.
 	UserLimit int
 	// AddressLimit is the number of failures an address may have for all
-	// usernames together before its attempts are delayed. Zero means 50.
+	// usernames together before its attempts, other than those of known
+	// pairs, are delayed. Zero means 50.
 	AddressLimit int
 	// BaseDelay is the first delay past a limit. Zero means 1 second.
 	BaseDelay time.Duration
@@ -76,6 +84,12 @@ type ThrottlePolicy struct {
 	// Window is how long a record lives after its last use; failures
 	// older than that are forgotten. Zero means 1 hour.
 	Window time.Duration
+	// KnownWindow is how long a successful login from an address keeps
+	// its (username, address) pair known, exempt from the username
+	// ceiling and the address limit, so that a user who comes back to an
+	// address they use gets in during a distributed attack on their
+	// account. Zero means 30 days.
+	KnownWindow time.Duration
 	// MaxEntries caps the number of records (pairs, usernames and
 	// addresses together), at about 300 bytes each. Zero means 100,000
 	// (some 30 MB).
@@ -100,6 +114,7 @@ func (p ThrottlePolicy) withDefaults() ThrottlePolicy {
 	defd(&p.BaseDelay, time.Second)
 	defd(&p.MaxDelay, 5*time.Minute)
 	defd(&p.Window, time.Hour)
+	defd(&p.KnownWindow, 30*24*time.Hour)
 	return p
 }
 
@@ -109,8 +124,8 @@ func (p ThrottlePolicy) validate() error {
 	if p.PairLimit < 0 || p.UserLimit < 0 || p.AddressLimit < 0 {
 		errs = append(errs, errors.New("negative limit"))
 	}
-	if p.BaseDelay < 0 || p.MaxDelay < p.BaseDelay || p.Window < 0 {
-		errs = append(errs, errors.New("durations must satisfy 0 < BaseDelay <= MaxDelay and Window > 0"))
+	if p.BaseDelay < 0 || p.MaxDelay < p.BaseDelay || p.Window < 0 || p.KnownWindow < 0 {
+		errs = append(errs, errors.New("durations must satisfy 0 < BaseDelay <= MaxDelay, Window > 0 and KnownWindow > 0"))
 	}
 	if p.MaxEntries < 3 {
 		errs = append(errs, fmt.Errorf("MaxEntries %d below 3", p.MaxEntries))
@@ -216,9 +231,9 @@ func (l *memoryLimiter) Allow(_ context.Context, k ThrottleKey) (time.Duration, 
 
 	pair, user, addr := l.entries[pk], l.entries[uk], l.entries[ak]
 	known := l.known(pair, now)
-	w := max(l.wait(pair, l.p.PairLimit, now), l.wait(addr, l.p.AddressLimit, now))
+	w := l.wait(pair, l.p.PairLimit, now)
 	if !known {
-		w = max(w, l.wait(user, l.p.UserLimit, now))
+		w = max(w, l.wait(user, l.p.UserLimit, now), l.wait(addr, l.p.AddressLimit, now))
 	}
 	if w > 0 {
 		return w, false
@@ -231,10 +246,11 @@ func (l *memoryLimiter) Allow(_ context.Context, k ThrottleKey) (time.Duration, 
 	return 0, true
 }
 
-// known reports whether the pair logged in successfully within Window: its
-// attempts escape the username's ceiling.
+// known reports whether the pair logged in successfully within
+// KnownWindow: its attempts escape the username's ceiling and the address
+// limit.
 func (l *memoryLimiter) known(pair *throttleEntry, now int64) bool {
-	return pair != nil && pair.success != 0 && now-pair.success <= int64(l.p.Window)
+	return pair != nil && pair.success != 0 && now-pair.success <= int64(l.p.KnownWindow)
 }
 
 // charge counts an attempt against the entry for key, creating it if
@@ -288,12 +304,19 @@ func (l *memoryLimiter) Success(_ context.Context, k ThrottleKey) {
 	}
 }
 
-// sweep drops a few expired entries from the least recently used end.
+// sweep drops a few expired entries from the least recently used end. A
+// known pair outlives Window: it goes back to the front instead, so that
+// only the MaxEntries bound evicts it.
 func (l *memoryLimiter) sweep(now int64) {
 	for range 8 {
 		e := l.tail
 		if e == nil || now-e.touched <= int64(l.p.Window) {
 			return
+		}
+		if l.known(e, now) {
+			l.unlink(e)
+			l.pushFront(e)
+			continue
 		}
 		l.remove(e)
 	}

@@ -115,6 +115,37 @@ func TestLimiterAddressLimit(t *testing.T) {
 	}
 }
 
+// TestLimiterAddressLimitSparesKnownPair checks that an attacker spraying
+// usernames from an address the real user shares (a NAT, a carrier-grade
+// NAT) cannot keep that user out: a pair that logged in within Window
+// escapes the address limit as it escapes the username ceiling, and only
+// its own pair limit applies.
+func TestLimiterAddressLimitSparesKnownPair(t *testing.T) {
+	t.Parallel()
+	l, _ := newTestLimiter(ThrottlePolicy{AddressLimit: 10, PairLimit: 3})
+	home := key("alice", "198.51.100.1")
+	if _, ok := l.Allow(t.Context(), home); !ok {
+		t.Fatal("first login refused")
+	}
+	l.Success(t.Context(), home)
+	for i := range 10 {
+		fail(t, l, key("user"+strconv.Itoa(i), "198.51.100.1"))
+	}
+	if _, ok := l.Allow(t.Context(), key("fresh", "198.51.100.1")); ok {
+		t.Error("new username from a busy address admitted, want a delay")
+	}
+	if _, ok := l.Allow(t.Context(), home); !ok {
+		t.Fatal("the user's known pair refused by the address limit: an attacker sharing the address could lock the user out")
+	}
+	l.Failure(t.Context(), home)
+	// The known pair still has its own limit.
+	fail(t, l, home)
+	fail(t, l, home)
+	if _, ok := l.Allow(t.Context(), home); ok {
+		t.Error("known pair admitted past its pair limit, want a delay")
+	}
+}
+
 func TestLimiterIPv6CountsBySlash64(t *testing.T) {
 	t.Parallel()
 	l, _ := newTestLimiter(ThrottlePolicy{PairLimit: 2})
@@ -152,6 +183,62 @@ func TestLimiterUsernameCeiling(t *testing.T) {
 	l.Success(t.Context(), home)
 	if _, ok := l.Allow(t.Context(), key("alice", "203.0.113.201")); ok {
 		t.Error("after the user's success elsewhere, a new address was admitted; want the ceiling kept")
+	}
+}
+
+// TestLimiterKnownPairOutlivesWindow checks that a user who comes back
+// after Window to an address they logged in from stays exempt from the
+// username ceiling that a distributed attack holds up, for KnownWindow,
+// and that the sweep of expired records keeps that mark.
+func TestLimiterKnownPairOutlivesWindow(t *testing.T) {
+	t.Parallel()
+	l, clock := newTestLimiter(ThrottlePolicy{UserLimit: 5, Window: time.Hour, KnownWindow: 7 * 24 * time.Hour})
+	home := key("alice", "198.51.100.1")
+	if _, ok := l.Allow(t.Context(), home); !ok {
+		t.Fatal("first login refused")
+	}
+	l.Success(t.Context(), home)
+	clock.advance(2 * 24 * time.Hour) // the user is away for two days
+	// Unrelated traffic sweeps the expired records.
+	for i := range 20 {
+		fail(t, l, key("u"+strconv.Itoa(i), "192.0.2.7"))
+	}
+	for i := range 5 {
+		fail(t, l, key("alice", fmt.Sprintf("203.0.113.%d", i)))
+	}
+	if _, ok := l.Allow(t.Context(), key("alice", "203.0.113.200")); ok {
+		t.Error("new address past the username ceiling admitted, want a delay")
+	}
+	if _, ok := l.Allow(t.Context(), home); !ok {
+		t.Fatal("the user's known address refused two days after a login: an attacker could lock the user out")
+	}
+	l.Success(t.Context(), home)
+
+	// Past KnownWindow without a login, the address is a stranger again.
+	clock.advance(8 * 24 * time.Hour)
+	for i := range 5 {
+		fail(t, l, key("alice", fmt.Sprintf("203.0.113.%d", 100+i)))
+	}
+	if _, ok := l.Allow(t.Context(), home); ok {
+		t.Error("address admitted past the ceiling after KnownWindow, want a delay")
+	}
+}
+
+// TestLimiterKnownPairsBounded checks that known pairs, which outlive
+// Window, still count against MaxEntries.
+func TestLimiterKnownPairsBounded(t *testing.T) {
+	t.Parallel()
+	l, clock := newTestLimiter(ThrottlePolicy{MaxEntries: 100, Window: time.Minute})
+	for i := range 1000 {
+		k := ThrottleKey{Username: "u" + strconv.Itoa(i), IP: netip.AddrFrom4([4]byte{10, 0, byte(i >> 8), byte(i)})}
+		if _, ok := l.Allow(t.Context(), k); !ok {
+			t.Fatalf("login %d refused", i)
+		}
+		l.Success(t.Context(), k)
+		clock.advance(time.Minute / 10)
+	}
+	if got := l.len(); got > 100 {
+		t.Errorf("records = %d, want at most 100", got)
 	}
 }
 

@@ -31,8 +31,9 @@ const bcryptAlphabet = "./ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz01
 // $2b$ and $2y$ variants, at costs from 4 to 16; anything else is
 // malformed.
 //
-// Passwords are NFKC-normalised first. bcrypt reads at most 72 bytes and
-// stops at a NUL byte, so Hash refuses a longer password with
+// Passwords are NFKC-normalised first (Verify also accepts a migrated hash
+// of the password as typed, see [Bcrypt.Verify]). bcrypt reads at most 72
+// bytes and stops at a NUL byte, so Hash refuses a longer password with
 // [ErrPasswordTooLong] and one containing NUL with [ErrInvalidPassword]
 // instead of hashing a prefix of it, and Verify treats such a candidate as
 // a mismatch without computing anything. A policy that accepts 64
@@ -90,16 +91,30 @@ func (h *Bcrypt) Hash(password string) (string, error) {
 	return string(b), nil
 }
 
-// Verify reports whether the NFKC form of password matches the bcrypt hash
-// encoded, comparing in constant time. A candidate over 72 bytes or
-// containing NUL is a mismatch. It returns an error wrapping
-// [ErrUnknownHashFormat] if encoded is not bcrypt, and one wrapping
-// [ErrMalformedHash] if it cannot be read or its cost is outside [4, 16].
+// Verify reports whether the NFKC form of password, or else password as
+// given, matches the bcrypt hash encoded, comparing in constant time:
+// hashes that other systems made of the password's bytes as typed keep
+// verifying (at the cost of a second comparison for a password not in NFKC
+// form). A candidate over 72 bytes or containing NUL is a mismatch. It
+// returns an error wrapping [ErrUnknownHashFormat] if encoded is not
+// bcrypt, and one wrapping [ErrMalformedHash] if it cannot be read or its
+// cost is outside [4, 16].
 func (h *Bcrypt) Verify(encoded, password string) (bool, error) {
 	if _, err := parseBcrypt(encoded); err != nil {
 		return false, err
 	}
 	pw := norm.NFKC.String(password)
+	ok, err := compareBcrypt(encoded, pw)
+	if ok || err != nil || pw == password {
+		return ok, err
+	}
+	// A hash migrated from another system is of the password as typed.
+	return compareBcrypt(encoded, password)
+}
+
+// compareBcrypt reports whether pw matches the bcrypt hash encoded. A pw
+// that bcrypt would truncate (over 72 bytes, or at a NUL) is a mismatch.
+func compareBcrypt(encoded, pw string) (bool, error) {
 	if len(pw) > bcryptMaxPassword || strings.IndexByte(pw, 0) >= 0 {
 		return false, nil
 	}

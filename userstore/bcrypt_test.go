@@ -9,6 +9,7 @@ import (
 	"testing"
 
 	"golang.org/x/crypto/bcrypt"
+	"golang.org/x/text/unicode/norm"
 )
 
 func TestNewBcrypt(t *testing.T) {
@@ -89,6 +90,38 @@ func TestBcryptHash(t *testing.T) {
 func TestBcryptNFKC(t *testing.T) {
 	t.Parallel()
 	testNFKC(t, newCheapBcrypt(t))
+}
+
+// TestBcryptMigratedRawHash checks that a bcrypt hash migrated from a
+// system that hashed the password's bytes as typed, without NFKC (passlib,
+// x/crypto used directly), still verifies when the password is not in NFKC
+// form: a no-break space, full-width letters, a decomposed accent.
+func TestBcryptMigratedRawHash(t *testing.T) {
+	t.Parallel()
+	h := newCheapBcrypt(t)
+	for _, raw := range []string{"pass\u00a0word ", "\uff30\uff41\uff53\uff53 ", "A\u030a "} {
+		t.Run(fmt.Sprintf("%+q", raw), func(t *testing.T) {
+			t.Parallel()
+			pw := raw + rand.Text()
+			b, err := bcrypt.GenerateFromPassword([]byte(pw), 4)
+			if err != nil {
+				t.Fatal(err)
+			}
+			if ok, err := h.Verify(string(b), pw); !ok || err != nil {
+				t.Errorf("Verify(migrated hash, password as hashed) = %v, %v; want true, nil", ok, err)
+			}
+			if ok, err := h.Verify(string(b), pw+"x"); ok || err != nil {
+				t.Errorf("Verify(migrated hash, other password) = %v, %v; want false, nil", ok, err)
+			}
+			// Hashes made here are of the NFKC form, which both forms match.
+			enc := mustHash(t, h, pw)
+			for _, cand := range []string{pw, norm.NFKC.String(pw)} {
+				if ok, err := h.Verify(enc, cand); !ok || err != nil {
+					t.Errorf("Verify(own hash, %+q) = %v, %v; want true, nil", cand, ok, err)
+				}
+			}
+		})
+	}
 }
 
 // TestBcrypt72Bytes checks that bcrypt neither hashes nor accepts a

@@ -263,6 +263,22 @@ func RunManager(t *testing.T, newStore func(t *testing.T) userstore.Manager) {
 		mustCreate(t, m, "alice@example.com")
 	})
 
+	t.Run("UpdateUserCopiesInput", func(t *testing.T) {
+		m := newStore(t)
+		alice := mustCreate(t, m, "alice@example.com", "user")
+		in := alice.Clone()
+		in.Roles = []string{"user", "admin"}
+		updated, err := m.UpdateUser(t.Context(), in)
+		if err != nil {
+			t.Fatalf("UpdateUser: %v", err)
+		}
+		want := updated.Clone()
+		scribble(in)
+		scribble(updated)
+		got := mustGet(t, m, want.ID)
+		checkUnchanged(t, "stored user after modifying UpdateUser's argument and result", got, want)
+	})
+
 	t.Run("UpdateUserRoles", func(t *testing.T) {
 		m := newStore(t)
 		alice := mustCreate(t, m, "alice@example.com", "user")
