@@ -1,6 +1,7 @@
 package jwtauth
 
 import (
+	"strings"
 	"sync"
 	"time"
 )
@@ -52,8 +53,11 @@ func (c *tokenCache) get(raw string, version uint64, now time.Time, leeway time.
 	return e.claims
 }
 
-// put stores verified claims.
+// put stores verified claims. raw is copied: it is often a substring of a
+// request's Authorization field, query or Cookie field, which may hold up
+// to a megabyte of padding that the entry must not keep alive.
 func (c *tokenCache) put(raw string, claims *Claims, version uint64, expires, notBefore time.Time) {
+	raw = strings.Clone(raw) // also when replacing: assignment replaces the key
 	c.mu.Lock()
 	defer c.mu.Unlock()
 	if _, ok := c.m[raw]; !ok && len(c.m) >= c.size {

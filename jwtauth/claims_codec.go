@@ -8,6 +8,7 @@ import (
 	"strconv"
 	"strings"
 	"time"
+	"unicode/utf8"
 )
 
 // registeredClaim reports whether name is a claim that [Claims] has a field
@@ -89,7 +90,7 @@ func decodeClaims(payload []byte) (*Claims, error) {
 			if err = once(seenScope); err == nil {
 				var s string
 				if s, err = jsonString(v); err == nil {
-					c.Scope = strings.Fields(s)
+					c.Scope = splitScope(s)
 				}
 			}
 		case "roles":
@@ -114,6 +115,30 @@ func decodeClaims(payload []byte) (*Claims, error) {
 		return nil, err
 	}
 	return c, nil
+}
+
+// splitScope splits a "scope" value into its scope tokens. RFC 6749 §3.3
+// separates them with SP (%x20) only: any other white space stays inside a
+// token, which then matches no scope, rather than splitting one granted
+// value into several. Empty parts are dropped; the result has no spare
+// capacity.
+func splitScope(s string) []string {
+	n := 0
+	for i := 0; i < len(s); i++ {
+		if s[i] != ' ' && (i == 0 || s[i-1] == ' ') {
+			n++
+		}
+	}
+	if n == 0 {
+		return nil
+	}
+	out := make([]string, 0, n)
+	for part := range strings.SplitSeq(s, " ") {
+		if part != "" {
+			out = append(out, part)
+		}
+	}
+	return out
 }
 
 func decodeAudience(v []byte) ([]string, error) {
@@ -190,6 +215,9 @@ func encodeClaims(c *Claims) ([]byte, error) {
 	for _, name := range names {
 		if name == "" || registeredClaim(name) {
 			return nil, fmt.Errorf("jwtauth: extra claim %q collides with a registered claim", name)
+		}
+		if !utf8.ValidString(name) {
+			return nil, fmt.Errorf("jwtauth: extra claim name %q is not valid UTF-8", name)
 		}
 		v := c.Extra[name]
 		if !checkJSON(v) {

@@ -9,6 +9,12 @@ import (
 
 // Principal is the authenticated caller of a request, as [Middleware] stores
 // it in the request's context.
+//
+// Claims, and the Roles and Scopes taken from them, may be shared with
+// every other request that carries the same token (the verifier caches
+// verified tokens): read them, never write to them or to their elements.
+// Appending to the Roles and Scopes that [Middleware] sets is safe: it
+// never hands out shared spare capacity.
 type Principal struct {
 	// Subject is the token's "sub": the user's ID.
 	Subject string

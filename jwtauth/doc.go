@@ -33,7 +33,9 @@
 //     payload.
 //   - Malleable encodings: each segment must be canonical unpadded
 //     base64url (no padding, line breaks or non-zero trailing bits), so one
-//     signature has one spelling.
+//     signature has one spelling. ECDSA itself stays malleable ((r, n-s)
+//     is a second valid signature of the same claims), so identify tokens
+//     by their "jti", never by their bytes.
 //   - Parser differentials: header and claims are read by a strict reader
 //     that rejects repeated member names (a second "sub") and matches names
 //     exactly, and refuses registered claims of the wrong JSON type ("exp"

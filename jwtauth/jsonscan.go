@@ -4,6 +4,7 @@ import (
 	"encoding/json"
 	"errors"
 	"math"
+	"slices"
 	"strconv"
 	"time"
 	"unicode/utf8"
@@ -152,7 +153,10 @@ func jsonString(v []byte) (string, error) {
 
 var errNotStringArray = errors.New("not an array of strings")
 
-// jsonStrings decodes a raw JSON array of strings.
+// jsonStrings decodes a raw JSON array of strings. The result has no spare
+// capacity: verified claims may be shared through the token cache, and an
+// append by one holder must copy rather than write into an array that the
+// next holder's append writes too.
 func jsonStrings(v []byte) ([]string, error) {
 	if len(v) == 0 || v[0] != '[' {
 		return nil, errNotStringArray
@@ -171,7 +175,7 @@ func jsonStrings(v []byte) ([]string, error) {
 		out = append(out, s)
 		i = skipSpace(v, end)
 		if i >= len(v) || v[i] == ']' {
-			return out, nil
+			return slices.Clip(out), nil
 		}
 		i = skipSpace(v, i+1)
 	}

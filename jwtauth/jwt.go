@@ -8,6 +8,7 @@ import (
 	"maps"
 	"slices"
 	"time"
+	"unicode/utf8"
 
 	"github.com/lestrrat-go/jwx/v2/jwa"
 	"github.com/lestrrat-go/jwx/v2/jws"
@@ -116,9 +117,9 @@ func (j *JWT) Verify(ctx context.Context, raw string) (*Claims, error) {
 // in what c leaves empty: "iss" and "aud" from the [Config], "iat" as now,
 // "exp" as "iat" plus the TTL, and "jti" as a fresh random ID. It refuses an
 // empty Subject, an Issuer other than the configured one, an "exp" not after
-// "iat", scope values that are not RFC 6749 scope tokens, and Extra members
-// named like registered claims. Times are truncated to whole seconds, as
-// they travel. The returned Token's Claims are the ones signed.
+// "iat", scope values that are not RFC 6749 scope tokens, strings and
+// claim names that are not valid UTF-8, and Extra members named like
+// registered claims. Times are truncated to whole seconds, as they travel. The returned Token's Claims are the ones signed.
 func (j *JWT) Issue(ctx context.Context, c Claims) (Token, error) {
 	if c.Subject == "" {
 		return Token{}, errors.New("jwtauth: issue: Subject is required")
@@ -140,6 +141,12 @@ func (j *JWT) Issue(ctx context.Context, c Claims) (Token, error) {
 	c.Scope = slices.Clone(c.Scope)
 	c.Roles = slices.Clone(c.Roles)
 	c.Extra = maps.Clone(c.Extra)
+	// The JSON encoder would replace invalid UTF-8 with U+FFFD, so that the
+	// token carried other values than the ones asked for and returned.
+	if !utf8.ValidString(c.Subject) || !utf8.ValidString(c.ID) || !utf8.ValidString(c.ClientID) ||
+		slices.ContainsFunc(c.Audience, invalidUTF8) || slices.ContainsFunc(c.Roles, invalidUTF8) {
+		return Token{}, errors.New("jwtauth: issue: claim values must be valid UTF-8")
+	}
 	if c.IssuedAt.IsZero() {
 		c.IssuedAt = j.now()
 	}
@@ -192,6 +199,8 @@ func sign(key *Key, payload []byte) (string, error) {
 	}
 	return string(out), nil
 }
+
+func invalidUTF8(s string) bool { return !utf8.ValidString(s) }
 
 // IsScopeToken reports whether s is an RFC 6749 §3.3 scope-token:
 // 1*( %x21 / %x23-5B / %x5D-7E ), printable ASCII without space, '"' or

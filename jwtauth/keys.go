@@ -140,6 +140,19 @@ func (k *Key) Public() *Key {
 	return &Key{kid: k.kid, alg: k.alg, hash: k.hash, pub: k.pub}
 }
 
+// sameKey reports whether k and o verify the same signatures: the same
+// algorithm and the same public key, or the same HMAC secret.
+func (k *Key) sameKey(o *Key) bool {
+	if k.alg != o.alg {
+		return false
+	}
+	if k.secret != nil || o.secret != nil {
+		return hmac.Equal(k.secret, o.secret)
+	}
+	pub, ok := k.pub.(interface{ Equal(crypto.PublicKey) bool })
+	return ok && pub.Equal(o.pub)
+}
+
 // String returns the key's algorithm and ID, never key material. It has a
 // value receiver so that a dereferenced Key prints safely too.
 func (k Key) String() string {

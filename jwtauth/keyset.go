@@ -78,15 +78,20 @@ func (s *KeySet) update(fn func(keys map[string]*Key, active **Key) error) error
 }
 
 // Rotate makes newActive the signing key. The previous active key stays in
-// the set for verification only. newActive must be able to sign and its ID
-// must not be in the set yet.
+// the set for verification only. newActive must be able to sign and must not
+// be the active key already. Its ID may be in the set only for the same key,
+// added earlier with [KeySet.Add] (itself or its [Key.Public] part) so that
+// verifiers following the JWKS knew it in time.
 func (s *KeySet) Rotate(newActive *Key) error {
 	if newActive == nil || !newActive.CanSign() {
 		return errors.New("jwtauth: rotate: the new active key must be able to sign")
 	}
 	return s.update(func(keys map[string]*Key, active **Key) error {
-		if _, dup := keys[newActive.kid]; dup {
-			return fmt.Errorf("jwtauth: rotate: key ID %q already in the set", newActive.kid)
+		if (*active).kid == newActive.kid {
+			return fmt.Errorf("jwtauth: rotate: key %q is already the active key", newActive.kid)
+		}
+		if old, dup := keys[newActive.kid]; dup && !old.sameKey(newActive) {
+			return fmt.Errorf("jwtauth: rotate: key ID %q already in the set for another key", newActive.kid)
 		}
 		keys[newActive.kid] = newActive
 		*active = newActive

@@ -28,6 +28,10 @@ const (
 	defaultMinRefetchInterval = 30 * time.Second
 	// maxJWKSBytes caps the size of a fetched JWKS document.
 	maxJWKSBytes = 1 << 20
+	// minRemoteInterval is the least RefreshInterval and
+	// MinRefetchInterval accepted: less, such as an untyped 15 meant as
+	// minutes, would make the verifier hammer the issuer.
+	minRemoteInterval = time.Second
 	// remoteTimeout bounds each fetch when the client sets no timeout.
 	remoteTimeout = 10 * time.Second
 )
@@ -57,11 +61,12 @@ type RemoteConfig struct {
 	// RefreshInterval is how often the JWKS is refetched in the
 	// background. Zero means 15 minutes; negative disables
 	// background refresh (keys then change only through unknown key IDs
-	// and [RemoteVerifier.Refresh]).
+	// and [RemoteVerifier.Refresh]); under a second is refused.
 	RefreshInterval time.Duration
 	// MinRefetchInterval is the least time between two fetches, so that
 	// tokens with unknown key IDs cannot make the verifier hammer the
-	// issuer. Zero means 30 seconds.
+	// issuer. Zero means 30 seconds; negative or under a second is
+	// refused.
 	MinRefetchInterval time.Duration
 }
 
@@ -120,6 +125,9 @@ func NewRemoteVerifier(ctx context.Context, cfg RemoteConfig) (*RemoteVerifier, 
 	if cfg.RefreshInterval == 0 {
 		cfg.RefreshInterval = defaultRefreshInterval
 	}
+	if cfg.MinRefetchInterval < minRemoteInterval || (cfg.RefreshInterval > 0 && cfg.RefreshInterval < minRemoteInterval) {
+		return nil, errors.New("jwtauth: RefreshInterval and MinRefetchInterval under one second are refused")
+	}
 	client := &http.Client{}
 	if cfg.HTTPClient != nil {
 		*client = *cfg.HTTPClient
@@ -169,8 +177,10 @@ func isLoopback(host string) bool {
 }
 
 // Verify checks raw as [JWT.Verify] does, with the remote keys. A token
-// naming an unknown key ID may cause a fetch of the JWKS, with ctx, at most
-// once per MinRefetchInterval. The returned *Claims must not be modified.
+// naming an unknown key ID may cause a fetch of the JWKS at most once per
+// MinRefetchInterval. That fetch serves every caller: it keeps ctx's
+// values but not its cancellation, and is bounded by the HTTP client's
+// timeout. The returned *Claims must not be modified.
 func (r *RemoteVerifier) Verify(ctx context.Context, raw string) (*Claims, error) {
 	return r.v.verify(ctx, raw)
 }
@@ -196,20 +206,31 @@ func (r *RemoteVerifier) refreshLoop(ctx context.Context, every time.Duration) {
 	}
 }
 
-// refetchUnknown is called for a token with an unknown key ID. It fetches
-// the set unless a fetch happened less than minRefetch ago, and returns the
-// current snapshot.
-func (r *RemoteVerifier) refetchUnknown(ctx context.Context) *keySnapshot {
-	before := r.cur.Load()
+// refetchUnknown is called for a token with an unknown key ID, with the
+// snapshot seen that lacked it. If a newer snapshot was installed since, it
+// returns that one; otherwise it fetches the set unless a fetch happened
+// less than minRefetch ago, and returns the current snapshot, or nil.
+//
+// The fetch serves every caller and uses up the refetch budget, so it does
+// not end with the context of the request that triggered it (a client that
+// hangs up would otherwise leave a rotated key unknown until the next
+// background refresh); the client's timeout bounds it.
+func (r *RemoteVerifier) refetchUnknown(ctx context.Context, seen *keySnapshot) *keySnapshot {
+	if s := r.cur.Load(); s != seen {
+		return s // installed since the caller read seen
+	}
 	r.fetchMu.Lock()
 	defer r.fetchMu.Unlock()
-	if s := r.cur.Load(); s != before {
+	if s := r.cur.Load(); s != seen {
 		return s // another caller fetched meanwhile
 	}
 	if r.now().Sub(r.lastFetch) < r.minRefetch {
 		return nil
 	}
-	r.fetchLocked(ctx)
+	if ctx == nil {
+		ctx = context.Background()
+	}
+	r.fetchLocked(context.WithoutCancel(ctx))
 	return r.cur.Load()
 }
 

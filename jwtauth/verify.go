@@ -27,9 +27,9 @@ type verifier struct {
 	now      func() time.Time
 	cache    *tokenCache // nil when disabled
 	snap     func() *keySnapshot
-	// refetch, when not nil, is called for an unknown key ID; it may
-	// return a newer snapshot, or nil.
-	refetch func(ctx context.Context) *keySnapshot
+	// refetch, when not nil, is called for an unknown key ID with the
+	// snapshot that lacked it; it may return a newer snapshot, or nil.
+	refetch func(ctx context.Context, seen *keySnapshot) *keySnapshot
 }
 
 // Fixed errors for the pre-parsing checks, so that rejecting garbage costs
@@ -197,7 +197,7 @@ func (v *verifier) verify(ctx context.Context, raw string) (*Claims, error) {
 	}
 	key := snap.keys[h.kid]
 	if key == nil && v.refetch != nil {
-		if s := v.refetch(ctx); s != nil {
+		if s := v.refetch(ctx, snap); s != nil {
 			snap = s
 			key = snap.keys[h.kid]
 		}
