@@ -177,3 +177,25 @@ func TestListOptionsPageLimit(t *testing.T) {
 		}
 	}
 }
+
+// BenchmarkNormalizeUsername compares the ASCII fast path with the full
+// Unicode path on the same name, and times a name that needs the full path.
+func BenchmarkNormalizeUsername(b *testing.B) {
+	for _, bc := range []struct {
+		name, username string
+		fn             func(string) (string, error)
+	}{
+		{"ascii", "Alice.Liddell@Example.com", NormalizeUsername},
+		{"ascii/full-path", "Alice.Liddell@Example.com", normalizeUnicode},
+		{"unicode", "Ａlice.Liddell@Exämple.com", NormalizeUsername},
+	} {
+		b.Run(bc.name, func(b *testing.B) {
+			b.ReportAllocs()
+			for b.Loop() {
+				if _, err := bc.fn(bc.username); err != nil {
+					b.Fatal(err)
+				}
+			}
+		})
+	}
+}
