@@ -3,6 +3,7 @@ package jwtauth
 import (
 	"encoding/json"
 	"fmt"
+	"io"
 	"net/http"
 	"slices"
 	"strconv"
@@ -43,12 +44,12 @@ type jwksDoc struct {
 func (h *jwksHandler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	if r.Method != http.MethodGet && r.Method != http.MethodHead {
 		w.Header().Set("Allow", "GET, HEAD")
-		http.Error(w, "method not allowed", http.StatusMethodNotAllowed)
+		writeJWKSError(w, http.StatusMethodNotAllowed, CodeInvalidRequest, "Method not allowed")
 		return
 	}
 	snap := h.keys.snapshot()
 	if snap == nil {
-		http.Error(w, "internal server error", http.StatusInternalServerError)
+		writeJWKSError(w, http.StatusInternalServerError, "server_error", "No keys to publish")
 		return
 	}
 	doc := h.doc.Load()
@@ -58,7 +59,7 @@ func (h *jwksHandler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		h.doc.Store(doc)
 	}
 	if doc.err != nil {
-		http.Error(w, "internal server error", http.StatusInternalServerError)
+		writeJWKSError(w, http.StatusInternalServerError, "server_error", "No keys to publish")
 		return
 	}
 	hd := w.Header()
@@ -70,6 +71,17 @@ func (h *jwksHandler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	w.Write(doc.body)
+}
+
+// writeJWKSError answers with the JSON error body every authkit endpoint
+// uses, {"error", "error_description"}. code and desc are constants that
+// need no escaping.
+func writeJWKSError(w http.ResponseWriter, status int, code, desc string) {
+	h := w.Header()
+	h.Set("Content-Type", "application/json")
+	h.Set("Cache-Control", "no-store")
+	w.WriteHeader(status)
+	io.WriteString(w, `{"error":"`+code+`","error_description":"`+desc+`"}`+"\n")
 }
 
 // marshalJWKS builds the published set from public keys only. It does not

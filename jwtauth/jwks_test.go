@@ -133,6 +133,37 @@ func TestJWKSHandlerMethods(t *testing.T) {
 			if tc.emptyBody && rec.Body.Len() != 0 {
 				t.Errorf("%s: body = %q, want empty", tc.method, rec.Body)
 			}
+			if tc.status == http.StatusMethodNotAllowed {
+				checkJWKSError(t, rec, CodeInvalidRequest)
+			}
 		})
+	}
+}
+
+func TestJWKSHandlerZeroKeySet(t *testing.T) {
+	t.Parallel()
+	rec := httptest.NewRecorder()
+	(&KeySet{}).JWKSHandler().ServeHTTP(rec, httptest.NewRequest(http.MethodGet, "/.well-known/jwks.json", nil))
+	if rec.Code != http.StatusInternalServerError {
+		t.Errorf("zero KeySet: status = %d, want %d", rec.Code, http.StatusInternalServerError)
+	}
+	checkJWKSError(t, rec, "server_error")
+}
+
+// checkJWKSError checks that rec holds a JSON error body with code.
+func checkJWKSError(t *testing.T, rec *httptest.ResponseRecorder, code string) {
+	t.Helper()
+	if ct := rec.Header().Get("Content-Type"); ct != "application/json" {
+		t.Errorf("error Content-Type = %q, want application/json", ct)
+	}
+	var body struct {
+		Error       string `json:"error"`
+		Description string `json:"error_description"`
+	}
+	if err := json.Unmarshal(rec.Body.Bytes(), &body); err != nil {
+		t.Fatalf("error body %q is not JSON: %v", rec.Body, err)
+	}
+	if body.Error != code || body.Description == "" {
+		t.Errorf("error body = %+v, want error %q and a description", body, code)
 	}
 }

@@ -164,7 +164,7 @@ func (c Config) validate() (Config, error) {
 	seen := make(map[string]bool, len(c.Clients))
 	for i, cl := range c.Clients {
 		switch {
-		case cl.ID == "" || !isVisibleASCIIOrSpace(cl.ID) || containsByte(cl.ID, ':'):
+		case cl.ID == "" || !isVisibleASCIIOrSpace(cl.ID) || strings.IndexByte(cl.ID, ':') >= 0:
 			errs = append(errs, fmt.Errorf("Clients[%d]: invalid ID", i))
 		case seen[cl.ID]:
 			errs = append(errs, fmt.Errorf("Clients[%d]: duplicate ID %q", i, cl.ID))
@@ -181,7 +181,7 @@ func (c Config) validate() (Config, error) {
 	}
 	if c.Realm == "" {
 		c.Realm = defaultRealm
-	} else if !isVisibleASCIIOrSpace(c.Realm) || containsByte(c.Realm, '"') || containsByte(c.Realm, '\\') {
+	} else if !isVisibleASCIIOrSpace(c.Realm) || strings.ContainsAny(c.Realm, `"\`) {
 		errs = append(errs, errors.New("Realm contains a quote, a backslash or a control character"))
 	}
 	if c.Limiter != nil && c.InsecureNoThrottle {
@@ -218,5 +218,3 @@ func isVisibleASCIIOrSpace(s string) bool {
 	}
 	return true
 }
-
-func containsByte(s string, b byte) bool { return strings.IndexByte(s, b) >= 0 }

@@ -685,6 +685,7 @@ func TestNewHandlerRefusesUnsafeConfig(t *testing.T) {
 		{"short client secret", func(c *Config) { c.Clients = []Client{{ID: "a", Secret: "short"}} }},
 		{"RequireClient without clients", func(c *Config) { c.RequireClient = true }},
 		{"realm with quote", func(c *Config) { c.Realm = `a"b` }},
+		{"realm with backslash", func(c *Config) { c.Realm = `a\b` }},
 		{"Limiter and InsecureNoThrottle", func(c *Config) { c.Limiter = &fakeLimiter{}; c.InsecureNoThrottle = true }},
 		{"negative throttle limit", func(c *Config) { c.Throttle.PairLimit = -1 }},
 		{"MaxDelay below BaseDelay", func(c *Config) { c.Throttle.BaseDelay = time.Hour }},
