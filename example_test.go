@@ -26,9 +26,10 @@ func Example() {
 	ctx := context.Background()
 	password := rand.Text() // in real life, what the user chose
 
-	// Users and password hashing.
+	// Users and password hashing. The zero Hasher hashes with argon2id at
+	// its default parameters, at most GOMAXPROCS hashes at once.
 	users := memory.New()
-	hasher, _ := userstore.NewHasher(userstore.HasherConfig{})
+	hasher := new(userstore.Hasher)
 	hash, _ := hasher.Hash(password)
 	users.CreateUser(ctx, &userstore.User{Username: "bob@example.com", Name: "Bob", PasswordHash: hash, Roles: []string{"user"}})
 

@@ -72,11 +72,12 @@ func ExampleNewPolicy() {
 	bearer := fakeBearer(map[string][]string{"alice": {"admin"}, "bob": {"user"}})
 
 	mux := http.NewServeMux()
-	mux.Handle("GET /profile", bearer(policy.RequirePermission("profile:read")(profile)))
-	mux.Handle("GET /users", bearer(policy.RequirePermission("users:list")(profile)))
+	mux.Handle("GET /profile", bearer(policy.RequireAllPermissions("profile:read")(profile)))
+	mux.Handle("GET /users", bearer(policy.RequireAllPermissions("users:list")(profile)))
+	mux.Handle("GET /home", bearer(policy.RequireAny("user")(profile)))
 
 	for _, call := range []struct{ user, path string }{
-		{"alice", "/profile"}, {"alice", "/users"}, {"bob", "/profile"}, {"bob", "/users"},
+		{"alice", "/profile"}, {"alice", "/users"}, {"alice", "/home"}, {"bob", "/profile"}, {"bob", "/users"},
 	} {
 		r := httptest.NewRequest("GET", call.path, nil)
 		r.Header.Set("X-User", call.user)
@@ -90,16 +91,17 @@ func ExampleNewPolicy() {
 	// Output:
 	// alice /profile 200
 	// alice /users 200
+	// alice /home 200
 	// bob /profile 200
 	// bob /users 403
 	// rbac: role inclusion cycle: admin -> user -> admin
 }
 
-func ExampleRequireScope() {
+func ExampleRequireAllScopes() {
 	orders := http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		io.WriteString(w, "orders")
 	})
-	h := rbac.RequireScope("orders:read", "orders:write")(orders)
+	h := rbac.RequireAllScopes("orders:read", "orders:write")(orders)
 
 	r := httptest.NewRequest("POST", "/orders", nil)
 	p := &jwtauth.Principal{Subject: "alice", Scopes: []string{"orders:read"}}
@@ -113,4 +115,44 @@ func ExampleRequireScope() {
 	// 403
 	// Bearer realm="api", error="insufficient_scope", error_description="The access token lacks a required scope", scope="orders:read orders:write"
 	// {"error":"insufficient_scope","error_description":"The access token lacks a required scope"}
+}
+
+func ExampleRequireAnyScope() {
+	orders := http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		io.WriteString(w, "orders")
+	})
+	// Either scope lets the caller read the orders.
+	h := rbac.RequireAnyScope("orders:read", "orders:admin")(orders)
+
+	for _, granted := range [][]string{{"orders:read"}, {"orders:admin", "profile"}, {"profile"}} {
+		r := httptest.NewRequest("GET", "/orders", nil)
+		p := &jwtauth.Principal{Subject: "alice", Scopes: granted}
+		r = r.WithContext(jwtauth.WithPrincipal(r.Context(), p))
+		w := httptest.NewRecorder()
+		h.ServeHTTP(w, r)
+		fmt.Println(granted, w.Code)
+	}
+	// Output:
+	// [orders:read] 200
+	// [orders:admin profile] 200
+	// [profile] 403
+}
+
+func ExampleRequireAll() {
+	audit := http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		io.WriteString(w, "audit log")
+	})
+	bearer := fakeBearer(map[string][]string{"alice": {"admin", "auditor"}, "bob": {"admin"}})
+	h := bearer(rbac.RequireAll("admin", "auditor")(audit))
+
+	for _, user := range []string{"alice", "bob"} {
+		r := httptest.NewRequest("GET", "/audit", nil)
+		r.Header.Set("X-User", user)
+		w := httptest.NewRecorder()
+		h.ServeHTTP(w, r)
+		fmt.Println(user, w.Code)
+	}
+	// Output:
+	// alice 200
+	// bob 403
 }

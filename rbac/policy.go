@@ -14,10 +14,11 @@ import (
 // Policy grants permissions to roles, and lets roles include other roles:
 // with "admin" including "user", an admin holds every permission of a user
 // and passes every check for the role "user". NewPolicy resolves the
-// inclusions once, so a check costs a few map lookups per request.
+// inclusions once, so a check costs a few map lookups per request. A
+// Policy also carries the [Option]s of its checks' answers.
 //
 // A Policy is immutable and safe for concurrent use. A nil *Policy, which
-// the package-level functions use, defines no roles and has default
+// the package-level functions use, defines no roles and has the default
 // options.
 type Policy struct {
 	roles map[string]*role    // every role the policy defines, resolved
@@ -42,11 +43,13 @@ type role struct {
 // (a role including itself, directly or not).
 //
 // Principals may hold roles the policy does not define: such a role passes
-// checks for itself and grants no permissions.
+// checks for itself and grants no permissions. Nil opts are skipped.
 func NewPolicy(permissions, inherits map[string][]string, opts ...Option) (*Policy, error) {
 	p := &Policy{roles: make(map[string]*role), perms: make(map[string]struct{})}
 	for _, o := range opts {
-		o(&p.opts)
+		if o != nil {
+			o(&p.opts)
+		}
 	}
 	names := slices.Sorted(maps.Keys(permissions))
 	for n := range inherits {
@@ -112,10 +115,10 @@ func NewPolicy(permissions, inherits map[string][]string, opts ...Option) (*Poli
 	return p, nil
 }
 
-// Require returns middleware that lets a request through if its principal
-// holds at least one of roles, or a role that includes one of them. It
-// answers 401 or 403 otherwise (see the package documentation).
-func (p *Policy) Require(roles ...string) func(http.Handler) http.Handler {
+// RequireAny returns middleware that lets a request through if its
+// principal holds at least one of roles, or a role that includes one of
+// them. It answers 401 or 403 otherwise (see the package documentation).
+func (p *Policy) RequireAny(roles ...string) func(http.Handler) http.Handler {
 	if !validNames(roles) {
 		return denyAll
 	}
@@ -143,19 +146,29 @@ func (p *Policy) RequireAll(roles ...string) func(http.Handler) http.Handler {
 	})
 }
 
-// RequireScope is [RequireScope] with p's options.
-func (p *Policy) RequireScope(scopes ...string) func(http.Handler) http.Handler {
+// RequireAnyScope is [RequireAnyScope] with p's options. Roles play no
+// part in it.
+func (p *Policy) RequireAnyScope(scopes ...string) func(http.Handler) http.Handler {
 	if !validScopes(scopes) {
 		return denyAll
 	}
-	return p.middleware(scopeCheck(scopes))
+	return p.middleware(scopeCheck(scopes, false))
 }
 
-// RequirePermission returns middleware that lets a request through if the
-// roles of its principal grant every one of perms. Each permission must be
+// RequireAllScopes is [RequireAllScopes] with p's options. Roles play no
+// part in it.
+func (p *Policy) RequireAllScopes(scopes ...string) func(http.Handler) http.Handler {
+	if !validScopes(scopes) {
+		return denyAll
+	}
+	return p.middleware(scopeCheck(scopes, true))
+}
+
+// RequireAllPermissions returns middleware that lets a request through if
+// the roles of its principal grant every one of perms. Each permission must be
 // granted by some role of p; a check for one that none grants is a
 // misuse (see the package documentation), since no request could pass it.
-func (p *Policy) RequirePermission(perms ...string) func(http.Handler) http.Handler {
+func (p *Policy) RequireAllPermissions(perms ...string) func(http.Handler) http.Handler {
 	if !validNames(perms) {
 		return denyAll
 	}

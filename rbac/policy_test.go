@@ -38,32 +38,35 @@ func TestPolicy(t *testing.T) {
 		principal *jwtauth.Principal
 		want      want
 	}{
-		{"Require: own role", p.Require("user"), roles("user"), allowed},
-		{"Require: included role", p.Require("user"), roles("admin"), allowed},
-		{"Require: included transitively", p.Require("user"), roles("admin"), allowed},
-		{"Require: including role is not included", p.Require("admin"), roles("editor"), noRole},
-		{"Require: unrelated role", p.Require("editor"), roles("auditor"), noRole},
-		{"Require: role the policy does not define", p.Require("guest"), roles("guest"), allowed},
-		{"Require: no principal", p.Require("user"), nil, noPrincipal},
+		{"RequireAny: own role", p.RequireAny("user"), roles("user"), allowed},
+		{"RequireAny: included role", p.RequireAny("user"), roles("admin"), allowed},
+		{"RequireAny: included transitively", p.RequireAny("user"), roles("admin"), allowed},
+		{"RequireAny: including role is not included", p.RequireAny("admin"), roles("editor"), noRole},
+		{"RequireAny: unrelated role", p.RequireAny("editor"), roles("auditor"), noRole},
+		{"RequireAny: role the policy does not define", p.RequireAny("guest"), roles("guest"), allowed},
+		{"RequireAny: no principal", p.RequireAny("user"), nil, noPrincipal},
 		{"RequireAll: via inclusion", p.RequireAll("user", "editor"), roles("editor"), allowed},
 		{"RequireAll: two roles", p.RequireAll("admin", "auditor"), roles("auditor", "admin"), allowed},
 		{"RequireAll: one short", p.RequireAll("admin", "auditor"), roles("admin"), noRole},
-		{"RequirePermission: own", p.RequirePermission("profile:read"), roles("user"), allowed},
-		{"RequirePermission: inherited", p.RequirePermission("profile:read"), roles("admin"), allowed},
-		{"RequirePermission: all of them", p.RequirePermission("users:list", "posts:write"), roles("admin"), allowed},
-		{"RequirePermission: across roles", p.RequirePermission("users:list", "posts:write"), roles("auditor", "editor"), allowed},
-		{"RequirePermission: one missing", p.RequirePermission("users:list", "posts:write"), roles("editor"), noRole},
-		{"RequirePermission: not inherited upwards", p.RequirePermission("users:list"), roles("editor"), noRole},
-		{"RequirePermission: undefined role", p.RequirePermission("profile:read"), roles("guest"), noRole},
-		{"RequirePermission: no roles", p.RequirePermission("profile:read"), roles(), noRole},
-		{"RequirePermission: no principal", p.RequirePermission("profile:read"), nil, noPrincipal},
-		{"RequireScope", p.RequireScope("read", "write"), scopes("read"), noScope},
-		{"misuse: RequirePermission()", p.RequirePermission(), roles("admin"), misuse},
-		{"misuse: unknown permission", p.RequirePermission("users:lst"), roles("admin"), misuse},
-		{"misuse: empty permission", p.RequirePermission("profile:read", ""), roles("admin"), misuse},
-		{"misuse: Require()", p.Require(), roles("admin"), misuse},
+		{"RequireAllPermissions: own", p.RequireAllPermissions("profile:read"), roles("user"), allowed},
+		{"RequireAllPermissions: inherited", p.RequireAllPermissions("profile:read"), roles("admin"), allowed},
+		{"RequireAllPermissions: all of them", p.RequireAllPermissions("users:list", "posts:write"), roles("admin"), allowed},
+		{"RequireAllPermissions: across roles", p.RequireAllPermissions("users:list", "posts:write"), roles("auditor", "editor"), allowed},
+		{"RequireAllPermissions: one missing", p.RequireAllPermissions("users:list", "posts:write"), roles("editor"), noRole},
+		{"RequireAllPermissions: not inherited upwards", p.RequireAllPermissions("users:list"), roles("editor"), noRole},
+		{"RequireAllPermissions: undefined role", p.RequireAllPermissions("profile:read"), roles("guest"), noRole},
+		{"RequireAllPermissions: no roles", p.RequireAllPermissions("profile:read"), roles(), noRole},
+		{"RequireAllPermissions: no principal", p.RequireAllPermissions("profile:read"), nil, noPrincipal},
+		{"RequireAllScopes", p.RequireAllScopes("read", "write"), scopes("read"), noScope},
+		{"RequireAnyScope", p.RequireAnyScope("read", "write"), scopes("write"), allowed},
+		{"RequireAnyScope: a role is no scope", p.RequireAnyScope("read", "write"), roles("admin"), noScope},
+		{"misuse: RequireAllPermissions()", p.RequireAllPermissions(), roles("admin"), misuse},
+		{"misuse: unknown permission", p.RequireAllPermissions("users:lst"), roles("admin"), misuse},
+		{"misuse: empty permission", p.RequireAllPermissions("profile:read", ""), roles("admin"), misuse},
+		{"misuse: RequireAny()", p.RequireAny(), roles("admin"), misuse},
 		{"misuse: RequireAll()", p.RequireAll(), roles("admin"), misuse},
-		{"misuse: RequireScope()", p.RequireScope(), scopes("read"), misuse},
+		{"misuse: RequireAllScopes()", p.RequireAllScopes(), scopes("read"), misuse},
+		{"misuse: RequireAnyScope()", p.RequireAnyScope(), scopes("read"), misuse},
 	}
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {
@@ -76,8 +79,8 @@ func TestPolicy(t *testing.T) {
 func TestNilPolicy(t *testing.T) {
 	t.Parallel()
 	var p *rbac.Policy
-	checkAnswer(t, serve(p.Require("admin"), roles("admin")), allowed)
-	checkAnswer(t, serve(p.RequirePermission("users:list"), roles("admin")), misuse)
+	checkAnswer(t, serve(p.RequireAny("admin"), roles("admin")), allowed)
+	checkAnswer(t, serve(p.RequireAllPermissions("users:list"), roles("admin")), misuse)
 	if p.Permits(roles("admin"), "users:list") {
 		t.Errorf("nil Policy: Permits = true, want false")
 	}

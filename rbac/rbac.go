@@ -8,6 +8,22 @@
 //	bearer := jwtauth.Middleware(verifier, jwtauth.WithUsers(store))
 //	mux.Handle("GET /api/admin/users", bearer(rbac.Require("admin")(listUsers)))
 //
+// # Checks
+//
+// Every check says whether one of its names suffices or all are needed:
+//
+//	RequireAny(roles...)        at least one of the roles ([Require] for short)
+//	RequireAll(roles...)        every one of the roles
+//	RequireAnyScope(scopes...)  at least one of the token's scopes
+//	RequireAllScopes(scopes...) every one of the scopes (what RFC 6750 means)
+//
+// The package-level functions are the checks of a [Policy] that defines no
+// roles and has the default options. A Policy adds what a plain role check
+// cannot: roles that include other roles (an admin passes every check for
+// "user") and permissions granted through roles
+// ([Policy.RequireAllPermissions], [Policy.Permits]); its [Option]s set the
+// realm and the writer of the answers.
+//
 // The checks read the [jwtauth.Principal] in the request's context. Its
 // roles are the stored user's when the Bearer middleware loads users (so a
 // demoted admin loses access at once), otherwise the token's "roles" claim;
@@ -25,7 +41,7 @@
 //	WWW-Authenticate: Bearer realm="api", error="insufficient_scope", error_description="..."
 //
 // and the JSON body {"error": "insufficient_scope", "error_description":
-// "..."}; [RequireScope] adds the scope attribute naming the scopes the
+// "..."}; the scope checks add the scope attribute naming the scopes the
 // resource needs. Both go through [jwtauth.WriteChallenge] unless
 // [WithErrorHandler] says otherwise.
 //
@@ -40,6 +56,7 @@ package rbac
 
 import (
 	"net/http"
+	"slices"
 	"strings"
 
 	"github.com/authkit-go/authkit/jwtauth"
@@ -51,7 +68,7 @@ const defaultRealm = "api"
 
 // Option adjusts the answers of a [Policy]'s checks. Pass options to
 // [NewPolicy]; a policy without roles, rbac.NewPolicy(nil, nil, opts...),
-// gives the package-level checks other options.
+// gives the package-level checks other options. A nil Option is skipped.
 type Option func(*options)
 
 type options struct {
@@ -76,29 +93,44 @@ func WithErrorHandler(fn func(w http.ResponseWriter, r *http.Request, c jwtauth.
 	return func(o *options) { o.onError = fn }
 }
 
-// Require returns middleware that lets a request through if its principal
-// holds at least one of roles, and answers 401 or 403 otherwise (see the
-// package documentation). Roles are compared exactly. It is shorthand for
-// the same method of a [Policy] with no roles defined and default options.
+// Require is the short form of [RequireAny]: it returns middleware that
+// lets a request through if its principal holds at least one of roles, and
+// answers 401 or 403 otherwise (see the package documentation).
 func Require(roles ...string) func(http.Handler) http.Handler {
-	return (*Policy)(nil).Require(roles...)
+	return (*Policy)(nil).RequireAny(roles...)
+}
+
+// RequireAny returns middleware that lets a request through if its
+// principal holds at least one of roles. Roles are compared exactly. It is
+// [Policy.RequireAny] of a policy that defines no roles and has the default
+// options.
+func RequireAny(roles ...string) func(http.Handler) http.Handler {
+	return (*Policy)(nil).RequireAny(roles...)
 }
 
 // RequireAll returns middleware that lets a request through if its
-// principal holds every one of roles. It is shorthand for the same method
-// of a [Policy] with no roles defined and default options.
+// principal holds every one of roles. It is [Policy.RequireAll] of a policy
+// that defines no roles and has the default options.
 func RequireAll(roles ...string) func(http.Handler) http.Handler {
 	return (*Policy)(nil).RequireAll(roles...)
 }
 
-// RequireScope returns middleware that lets a request through if its
+// RequireAnyScope returns middleware that lets a request through if its
+// principal's token grants at least one of scopes. The 403 answer lists
+// them all in the scope attribute. Each scope must be an RFC 6749 §3.3
+// scope-token (printable ASCII, no space, '"' or '\'). It is
+// [Policy.RequireAnyScope] with the default options.
+func RequireAnyScope(scopes ...string) func(http.Handler) http.Handler {
+	return (*Policy)(nil).RequireAnyScope(scopes...)
+}
+
+// RequireAllScopes returns middleware that lets a request through if its
 // principal's token grants every one of scopes, as RFC 6750 §3.1 has it:
 // the token must carry all the scopes the resource needs. The 403 answer
 // names them in the scope attribute. Each scope must be an RFC 6749 §3.3
-// scope-token (printable ASCII, no space, '"' or '\'). It is shorthand for
-// the same method of a [Policy] with default options.
-func RequireScope(scopes ...string) func(http.Handler) http.Handler {
-	return (*Policy)(nil).RequireScope(scopes...)
+// scope-token. It is [Policy.RequireAllScopes] with the default options.
+func RequireAllScopes(scopes ...string) func(http.Handler) http.Handler {
+	return (*Policy)(nil).RequireAllScopes(scopes...)
 }
 
 // check is a decided requirement: allow reports whether a principal meets
@@ -150,13 +182,10 @@ func (p *Policy) middleware(c check) func(http.Handler) http.Handler {
 	}
 }
 
-// misconfigured answers every request to a check that was built wrong.
+// misconfigured answers every request to a check that was built wrong:
+// 500 {"error": "server_error"}, with no challenge.
 func misconfigured(w http.ResponseWriter, _ *http.Request) {
-	h := w.Header()
-	h.Set("Content-Type", "application/json")
-	h.Set("Cache-Control", "no-store")
-	w.WriteHeader(http.StatusInternalServerError)
-	w.Write([]byte(`{"error":"server_error"}` + "\n"))
+	jwtauth.WriteChallenge(w, "", jwtauth.Challenge{Status: http.StatusInternalServerError, Code: "server_error"})
 }
 
 // denyAll is the middleware of a check that was built wrong.
@@ -189,19 +218,27 @@ func validScopes(scopes []string) bool {
 	return true
 }
 
-// scopeCheck is the check of RequireScope.
-func scopeCheck(scopes []string) check {
-	scopes = append([]string(nil), scopes...)
-	return check{
-		allow: func(p *jwtauth.Principal) bool {
+// scopeCheck is the check of RequireAllScopes (all true) and
+// RequireAnyScope (all false).
+func scopeCheck(scopes []string, all bool) check {
+	scopes = slices.Clone(scopes)
+	allow := func(p *jwtauth.Principal) bool {
+		for _, s := range scopes {
+			if p.HasScope(s) {
+				return true
+			}
+		}
+		return false
+	}
+	if all {
+		allow = func(p *jwtauth.Principal) bool {
 			for _, s := range scopes {
 				if !p.HasScope(s) {
 					return false
 				}
 			}
 			return true
-		},
-		desc:  jwtauth.DescInsufficientScope,
-		scope: strings.Join(scopes, " "),
+		}
 	}
+	return check{allow: allow, desc: jwtauth.DescInsufficientScope, scope: strings.Join(scopes, " ")}
 }

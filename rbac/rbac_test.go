@@ -119,23 +119,37 @@ func TestChecks(t *testing.T) {
 		}, noRole},
 		{"Require: scope is no role", rbac.Require("admin"), scopes("admin"), noRole},
 		{"Require: no principal", rbac.Require("admin"), nil, noPrincipal},
+		{"RequireAny: holds one of the roles", rbac.RequireAny("admin", "editor"), roles("editor"), allowed},
+		{"RequireAny: holds all", rbac.RequireAny("admin", "editor"), roles("editor", "admin"), allowed},
+		{"RequireAny: holds none", rbac.RequireAny("admin", "editor"), roles("user"), noRole},
+		{"RequireAny: no principal", rbac.RequireAny("admin"), nil, noPrincipal},
 		{"RequireAll: holds all", rbac.RequireAll("admin", "user"), roles("user", "admin"), allowed},
 		{"RequireAll: holds one", rbac.RequireAll("admin", "user"), roles("admin"), noRole},
 		{"RequireAll: no principal", rbac.RequireAll("admin"), nil, noPrincipal},
-		{"RequireScope: holds all", rbac.RequireScope("read", "write"), scopes("write", "other", "read"), allowed},
-		{"RequireScope: holds one", rbac.RequireScope("read", "write"), scopes("read"), noScope},
-		{"RequireScope: none", rbac.RequireScope("read", "write"), scopes(), noScope},
-		{"RequireScope: role is no scope", rbac.RequireScope("read", "write"), roles("read", "write"), noScope},
-		{"RequireScope: no principal", rbac.RequireScope("read"), nil, noPrincipal},
+		{"RequireAllScopes: holds all", rbac.RequireAllScopes("read", "write"), scopes("write", "other", "read"), allowed},
+		{"RequireAllScopes: holds one", rbac.RequireAllScopes("read", "write"), scopes("read"), noScope},
+		{"RequireAllScopes: none", rbac.RequireAllScopes("read", "write"), scopes(), noScope},
+		{"RequireAllScopes: role is no scope", rbac.RequireAllScopes("read", "write"), roles("read", "write"), noScope},
+		{"RequireAllScopes: no principal", rbac.RequireAllScopes("read"), nil, noPrincipal},
+		{"RequireAnyScope: holds one", rbac.RequireAnyScope("read", "write"), scopes("other", "write"), allowed},
+		{"RequireAnyScope: holds all", rbac.RequireAnyScope("read", "write"), scopes("read", "write"), allowed},
+		{"RequireAnyScope: holds none", rbac.RequireAnyScope("read", "write"), scopes("other"), noScope},
+		{"RequireAnyScope: none", rbac.RequireAnyScope("read", "write"), scopes(), noScope},
+		{"RequireAnyScope: role is no scope", rbac.RequireAnyScope("read", "write"), roles("read"), noScope},
+		{"RequireAnyScope: no principal", rbac.RequireAnyScope("read"), nil, noPrincipal},
 		{"misuse: Require()", rbac.Require(), roles("admin"), misuse},
 		{"misuse: Require(\"\")", rbac.Require(""), roles(""), misuse},
 		{"misuse: RequireAll()", rbac.RequireAll(), roles("admin"), misuse},
 		{"misuse: RequireAll with an empty role", rbac.RequireAll("admin", ""), roles("admin", ""), misuse},
-		{"misuse: RequireScope()", rbac.RequireScope(), scopes("read"), misuse},
-		{"misuse: RequireScope with a space", rbac.RequireScope("read write"), scopes("read write"), misuse},
-		{"misuse: RequireScope with a quote", rbac.RequireScope(`read"`), scopes(`read"`), misuse},
-		{"misuse: RequireScope with a backslash", rbac.RequireScope(`re\ad`), scopes(`re\ad`), misuse},
-		{"misuse: RequireScope with non-ASCII", rbac.RequireScope("lesen\u00e9"), scopes("lesen\u00e9"), misuse},
+		{"misuse: RequireAny()", rbac.RequireAny(), roles("admin"), misuse},
+		{"misuse: RequireAny with an empty role", rbac.RequireAny("admin", ""), roles("admin"), misuse},
+		{"misuse: RequireAnyScope()", rbac.RequireAnyScope(), scopes("read"), misuse},
+		{"misuse: RequireAnyScope with a space", rbac.RequireAnyScope("read", "read write"), scopes("read"), misuse},
+		{"misuse: RequireAllScopes()", rbac.RequireAllScopes(), scopes("read"), misuse},
+		{"misuse: RequireAllScopes with a space", rbac.RequireAllScopes("read write"), scopes("read write"), misuse},
+		{"misuse: RequireAllScopes with a quote", rbac.RequireAllScopes(`read"`), scopes(`read"`), misuse},
+		{"misuse: RequireAllScopes with a backslash", rbac.RequireAllScopes(`re\ad`), scopes(`re\ad`), misuse},
+		{"misuse: RequireAllScopes with non-ASCII", rbac.RequireAllScopes("lesen\u00e9"), scopes("lesen\u00e9"), misuse},
 		{"misuse: without a principal too", rbac.Require(), nil, misuse},
 	}
 	for _, tc := range tests {
@@ -158,9 +172,15 @@ func TestNilHandler(t *testing.T) {
 func TestArgumentsAreCopied(t *testing.T) {
 	t.Parallel()
 	args := []string{"read", "write"}
-	mw := rbac.RequireScope(args...)
+	mw := rbac.RequireAllScopes(args...)
 	args[0], args[1] = "x", "y"
 	checkAnswer(t, serve(mw, scopes("read", "write")), allowed)
+	checkAnswer(t, serve(mw, scopes("x", "y")), noScope)
+
+	args = []string{"read", "write"}
+	mw = rbac.RequireAnyScope(args...)
+	args[0], args[1] = "x", "y"
+	checkAnswer(t, serve(mw, scopes("write")), allowed)
 	checkAnswer(t, serve(mw, scopes("x", "y")), noScope)
 
 	args = []string{"admin"}
@@ -188,12 +208,18 @@ func TestErrorHandler(t *testing.T) {
 		principal *jwtauth.Principal
 		want      jwtauth.Challenge
 	}{
-		{"no principal", p.Require("admin"), nil, jwtauth.NoCredentials()},
-		{"lacks role", p.Require("admin"), roles("user"), jwtauth.Challenge{
+		{"no principal", p.RequireAny("admin"), nil, jwtauth.NoCredentials()},
+		{"lacks role", p.RequireAny("admin"), roles("user"), jwtauth.Challenge{
 			Status: http.StatusForbidden, Code: jwtauth.CodeInsufficientScope, Description: jwtauth.DescInsufficientRole,
 		}},
-		{"lacks scope", p.RequireScope("read", "write"), scopes("read"), jwtauth.Challenge{
+		{"lacks scope", p.RequireAllScopes("read", "write"), scopes("read"), jwtauth.Challenge{
 			Status: http.StatusForbidden, Code: jwtauth.CodeInsufficientScope, Description: jwtauth.DescInsufficientScope, Scope: "read write",
+		}},
+		{"lacks every scope", p.RequireAnyScope("read", "write"), scopes("other"), jwtauth.Challenge{
+			Status: http.StatusForbidden, Code: jwtauth.CodeInsufficientScope, Description: jwtauth.DescInsufficientScope, Scope: "read write",
+		}},
+		{"lacks every role", p.RequireAll("admin", "user"), roles("guest"), jwtauth.Challenge{
+			Status: http.StatusForbidden, Code: jwtauth.CodeInsufficientScope, Description: jwtauth.DescInsufficientRole,
 		}},
 	}
 	for _, tc := range tests {
@@ -218,10 +244,40 @@ func TestErrorHandler(t *testing.T) {
 
 	// The handler is not called when the check passes or is misused.
 	got = nil
-	checkAnswer(t, serve(p.Require("admin"), roles("admin")), allowed)
-	checkAnswer(t, serve(p.Require(), roles("admin")), misuse)
+	checkAnswer(t, serve(p.RequireAny("admin"), roles("admin")), allowed)
+	checkAnswer(t, serve(p.RequireAny(), roles("admin")), misuse)
 	if len(got) != 0 {
 		t.Errorf("error handler called %d times for an allowed and a misused check, want 0", len(got))
+	}
+}
+
+func TestNilOptionIsSkipped(t *testing.T) {
+	t.Parallel()
+	tests := []struct {
+		name string
+		opts []rbac.Option
+		want string
+	}{
+		{"only nil", []rbac.Option{nil}, challengeRole},
+		{"nil among others", []rbac.Option{nil, rbac.WithRealm("shop"), nil},
+			`Bearer realm="shop", error="insufficient_scope", error_description="The access token lacks a required role"`},
+	}
+	for _, tc := range tests {
+		t.Run(tc.name, func(t *testing.T) {
+			t.Parallel()
+			p, err := rbac.NewPolicy(testPermissions(), testInherits(), tc.opts...)
+			if err != nil {
+				t.Fatalf("NewPolicy with a nil Option: %v", err)
+			}
+			w := serve(p.RequireAny("admin"), roles("user"))
+			if w.Code != http.StatusForbidden {
+				t.Errorf("status = %d, want %d", w.Code, http.StatusForbidden)
+			}
+			if got := w.Header().Get("WWW-Authenticate"); got != tc.want {
+				t.Errorf("WWW-Authenticate = %q, want %q", got, tc.want)
+			}
+			checkAnswer(t, serve(p.RequireAny("user"), roles("admin")), allowed)
+		})
 	}
 }
 
@@ -231,7 +287,7 @@ func TestNilErrorHandlerIsDefault(t *testing.T) {
 	if err != nil {
 		t.Fatalf("NewPolicy: %v", err)
 	}
-	checkAnswer(t, serve(p.Require("admin"), roles("user")), noRole)
+	checkAnswer(t, serve(p.RequireAny("admin"), roles("user")), noRole)
 }
 
 func TestRealm(t *testing.T) {
@@ -259,7 +315,7 @@ func TestRealm(t *testing.T) {
 			if err != nil {
 				t.Fatalf("NewPolicy: %v", err)
 			}
-			w := serve(p.Require("admin"), tc.principal)
+			w := serve(p.RequireAny("admin"), tc.principal)
 			if got := w.Header().Get("WWW-Authenticate"); got != tc.want {
 				t.Errorf("WWW-Authenticate = %q, want %q", got, tc.want)
 			}
@@ -287,7 +343,7 @@ func TestServer(t *testing.T) {
 	}
 	mux := http.NewServeMux()
 	mux.Handle("GET /admin", authenticate(rbac.Require("admin")(ok)))
-	mux.Handle("GET /read", authenticate(rbac.RequireScope("read")(ok)))
+	mux.Handle("GET /read", authenticate(rbac.RequireAllScopes("read")(ok)))
 	srv := httptest.NewServer(mux)
 	t.Cleanup(srv.Close)
 
@@ -363,14 +419,18 @@ func BenchmarkRequire(b *testing.B) {
 	benchmarkCheck(b, rbac.Require("admin", "editor"), roles("user", "editor"))
 }
 
-func BenchmarkRequireScope(b *testing.B) {
-	benchmarkCheck(b, rbac.RequireScope("read", "write"), scopes("read", "write"))
+func BenchmarkRequireAllScopes(b *testing.B) {
+	benchmarkCheck(b, rbac.RequireAllScopes("read", "write"), scopes("read", "write"))
 }
 
-func BenchmarkRequirePermission(b *testing.B) {
+func BenchmarkRequireAnyScope(b *testing.B) {
+	benchmarkCheck(b, rbac.RequireAnyScope("read", "write"), scopes("other", "write"))
+}
+
+func BenchmarkRequireAllPermissions(b *testing.B) {
 	p, err := rbac.NewPolicy(testPermissions(), testInherits())
 	if err != nil {
 		b.Fatal(err)
 	}
-	benchmarkCheck(b, p.RequirePermission("profile:read", "users:list"), roles("admin"))
+	benchmarkCheck(b, p.RequireAllPermissions("profile:read", "users:list"), roles("admin"))
 }

@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"runtime"
+	"sync"
 )
 
 // PasswordHasher hashes passwords into self-describing encoded strings (PHC
@@ -72,8 +73,15 @@ var (
 // bound wait for a slot; [Hasher.HashContext] and [Hasher.VerifyContext]
 // stop waiting when their context ends.
 //
+// The zero Hasher is ready to use and is what NewHasher(HasherConfig{})
+// returns: argon2id with [DefaultArgon2idParams], bcrypt and PBKDF2-SHA256
+// accepted for verifying, and runtime.GOMAXPROCS(0) hashes at once. It sets
+// itself up on first use. A Hasher must not be copied after first use.
+//
 // A Hasher is safe for concurrent use.
 type Hasher struct {
+	setup     sync.Once
+	setupErr  error
 	preferred PasswordHasher
 	verifiers []PasswordHasher // preferred first
 	slots     chan struct{}
@@ -100,8 +108,18 @@ type HasherConfig struct {
 // error if MaxConcurrent is negative, an Accept entry is nil, or Preferred
 // cannot hash (a verify-only hasher such as [PBKDF2]).
 func NewHasher(cfg HasherConfig) (*Hasher, error) {
+	h := new(Hasher)
+	h.setup.Do(func() { h.setupErr = h.configure(cfg) })
+	if h.setupErr != nil {
+		return nil, h.setupErr
+	}
+	return h, nil
+}
+
+// configure sets h up as cfg says. It runs once, under h.setup.
+func (h *Hasher) configure(cfg HasherConfig) error {
 	if cfg.MaxConcurrent < 0 {
-		return nil, fmt.Errorf("userstore: hasher: MaxConcurrent %d is negative", cfg.MaxConcurrent)
+		return fmt.Errorf("userstore: hasher: MaxConcurrent %d is negative", cfg.MaxConcurrent)
 	}
 	if cfg.MaxConcurrent == 0 {
 		cfg.MaxConcurrent = runtime.GOMAXPROCS(0)
@@ -109,37 +127,46 @@ func NewHasher(cfg HasherConfig) (*Hasher, error) {
 	if cfg.Preferred == nil {
 		a, err := NewArgon2id(DefaultArgon2idParams())
 		if err != nil {
-			return nil, err
+			return err
 		}
 		cfg.Preferred = a
 	}
 	if _, ok := cfg.Preferred.(*PBKDF2); ok {
-		return nil, fmt.Errorf("userstore: hasher: Preferred is verify-only")
+		return fmt.Errorf("userstore: hasher: Preferred is verify-only")
 	}
 	if cfg.Accept == nil {
 		b, err := NewBcrypt(0)
 		if err != nil {
-			return nil, err
+			return err
 		}
 		cfg.Accept = []PasswordHasher{b, NewPBKDF2SHA256()}
 	}
-	h := &Hasher{
-		preferred: cfg.Preferred,
-		verifiers: make([]PasswordHasher, 0, 1+len(cfg.Accept)),
-		slots:     make(chan struct{}, cfg.MaxConcurrent),
-	}
-	h.verifiers = append(h.verifiers, cfg.Preferred)
+	verifiers := make([]PasswordHasher, 0, 1+len(cfg.Accept))
+	verifiers = append(verifiers, cfg.Preferred)
 	for i, a := range cfg.Accept {
 		if a == nil {
-			return nil, fmt.Errorf("userstore: hasher: Accept[%d] is nil", i)
+			return fmt.Errorf("userstore: hasher: Accept[%d] is nil", i)
 		}
-		h.verifiers = append(h.verifiers, a)
+		verifiers = append(verifiers, a)
 	}
-	return h, nil
+	h.preferred = cfg.Preferred
+	h.verifiers = verifiers
+	h.slots = make(chan struct{}, cfg.MaxConcurrent)
+	return nil
+}
+
+// ready sets up a zero Hasher with the defaults on its first use, and
+// returns the error that setting up met, if any.
+func (h *Hasher) ready() error {
+	h.setup.Do(func() { h.setupErr = h.configure(HasherConfig{}) })
+	return h.setupErr
 }
 
 // acquire waits for a hashing slot, or for ctx to end.
 func (h *Hasher) acquire(ctx context.Context) error {
+	if err := h.ready(); err != nil {
+		return err
+	}
 	if err := ctx.Err(); err != nil {
 		return err
 	}
@@ -200,5 +227,8 @@ func (h *Hasher) VerifyContext(ctx context.Context, encoded, password string) (b
 // the preferred parameters, as the preferred hasher judges it. It takes no
 // slot: it only decodes.
 func (h *Hasher) NeedsRehash(encoded string) bool {
+	if h.ready() != nil {
+		return true
+	}
 	return h.preferred.NeedsRehash(encoded)
 }

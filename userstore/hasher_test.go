@@ -121,6 +121,75 @@ func TestNewHasher(t *testing.T) {
 	}
 }
 
+// TestZeroHasher checks that a Hasher nobody configured works as
+// NewHasher(HasherConfig{}) does, and that its first use, from many
+// goroutines at once, sets it up once.
+func TestZeroHasher(t *testing.T) {
+	t.Parallel()
+	var h Hasher
+	pw := rand.Text()
+	enc := mustHash(t, newCheapArgon2id(t), pw)
+
+	var wg sync.WaitGroup
+	for range 16 {
+		wg.Go(func() {
+			if !h.NeedsRehash(enc) {
+				t.Errorf("zero Hasher: NeedsRehash(cheap argon2id) = false, want true")
+			}
+			if ok, err := h.VerifyContext(t.Context(), "$unknown$", pw); ok || !errors.Is(err, ErrUnknownHashFormat) {
+				t.Errorf("zero Hasher: Verify(unknown format) = %v, %v; want false, ErrUnknownHashFormat", ok, err)
+			}
+		})
+	}
+	wg.Wait()
+
+	if got, want := cap(h.slots), runtime.GOMAXPROCS(0); got != want {
+		t.Errorf("zero Hasher: slots = %d, want GOMAXPROCS %d", got, want)
+	}
+	a, ok := h.preferred.(*Argon2id)
+	if !ok {
+		t.Fatalf("zero Hasher: preferred = %T, want *Argon2id", h.preferred)
+	}
+	if got, want := a.Params(), DefaultArgon2idParams(); got != want {
+		t.Errorf("zero Hasher: preferred params = %+v, want %+v", got, want)
+	}
+
+	fresh, err := h.Hash(pw)
+	if err != nil {
+		t.Fatalf("zero Hasher: Hash: %v", err)
+	}
+	if !strings.HasPrefix(fresh, "$argon2id$") || h.NeedsRehash(fresh) {
+		t.Errorf("zero Hasher: Hash = %q (NeedsRehash %v), want a default argon2id hash that needs no rehash", fresh, h.NeedsRehash(fresh))
+	}
+	tests := []struct {
+		name     string
+		encoded  string
+		password string
+		want     bool
+	}{
+		{"own hash", fresh, pw, true},
+		{"own hash, wrong password", fresh, pw + "x", false},
+		{"argon2id with other parameters", enc, pw, true},
+		{"bcrypt", mustHash(t, newCheapBcrypt(t), pw), pw, true},
+		{"passlib PBKDF2", passlibPBKDF2(t, pw, 1000), pw, true},
+	}
+	for _, tc := range tests {
+		t.Run(tc.name, func(t *testing.T) {
+			got, err := h.Verify(tc.encoded, tc.password)
+			if err != nil || got != tc.want {
+				t.Errorf("zero Hasher: Verify = %v, %v; want %v, nil", got, err, tc.want)
+			}
+		})
+	}
+
+	var cancelled Hasher
+	ctx, cancel := context.WithCancel(t.Context())
+	cancel()
+	if _, err := cancelled.HashContext(ctx, pw); !errors.Is(err, context.Canceled) {
+		t.Errorf("zero Hasher: HashContext(cancelled ctx) err = %v, want context.Canceled", err)
+	}
+}
+
 func TestHasherDispatch(t *testing.T) {
 	t.Parallel()
 	h := newCheapHasher(t)

@@ -3,6 +3,8 @@ package userstore
 import (
 	"context"
 	"errors"
+	"fmt"
+	"io"
 	"log/slog"
 	"slices"
 	"strings"
@@ -41,8 +43,10 @@ const MaxUsernameBytes = 256
 // User is an account as a [Store] keeps it.
 //
 // A User carries its password only as an encoded hash (see
-// [PasswordHasher]); the plaintext never reaches a store. Its [User.LogValue]
-// keeps the hash out of logs.
+// [PasswordHasher]); the plaintext never reaches a store. The hash stays
+// out of logs and printouts: [User.LogValue] leaves it out, and
+// [User.Format], [User.String] and [User.GoString] print a non-empty hash
+// as "[redacted]" whatever the fmt verb.
 type User struct {
 	// ID is the stable, opaque identifier of the account. It becomes the
 	// "sub" claim of the user's tokens, so it must never be reused.
@@ -100,6 +104,34 @@ func (u User) LogValue() slog.Value {
 		slog.Bool("disabled", u.Disabled),
 	)
 }
+
+// redactedHash stands in for a non-empty PasswordHash in printouts.
+const redactedHash = "[redacted]"
+
+// printedUser has User's fields and none of its methods, so that fmt prints
+// it field by field.
+type printedUser User
+
+// Format implements [fmt.Formatter]: every verb, flag, width and precision
+// prints u as fmt would print the struct, with a non-empty PasswordHash
+// replaced by "[redacted]". A *User prints the same (without fmt's "&"
+// prefix), and a nil *User as "<nil>".
+func (u User) Format(f fmt.State, verb rune) {
+	if u.PasswordHash != "" {
+		u.PasswordHash = redactedHash
+	}
+	s := fmt.Sprintf(fmt.FormatString(f, verb), printedUser(u))
+	if rest, ok := strings.CutPrefix(s, "userstore.printedUser"); ok && f.Flag('#') {
+		s = "userstore.User" + rest
+	}
+	io.WriteString(f, s)
+}
+
+// String returns u as the %v verb prints it, hash redacted.
+func (u User) String() string { return fmt.Sprintf("%v", u) }
+
+// GoString returns u as the %#v verb prints it, hash redacted.
+func (u User) GoString() string { return fmt.Sprintf("%#v", u) }
 
 // Store looks up users. It is the read side that the token endpoint and the
 // Bearer middleware consume.

@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"crypto/rand"
 	"errors"
+	"fmt"
 	"log/slog"
 	"slices"
 	"strings"
@@ -163,6 +164,92 @@ func TestUserLogValue(t *testing.T) {
 	for _, want := range []string{"user.id=u1", "user.username=alice@example.com", "user.roles=[admin]", "user.disabled=false", "ptr.id=u1"} {
 		if !strings.Contains(out, want) {
 			t.Errorf("log output = %s; want it to contain %s", out, want)
+		}
+	}
+}
+
+func TestUserFormatRedactsHash(t *testing.T) {
+	t.Parallel()
+	hash := "$argon2id$v=19$m=19456,t=2,p=1$" + rand.Text()
+	u := User{
+		ID:               "u1",
+		Username:         "alice@example.com",
+		PasswordHash:     hash,
+		Roles:            []string{"admin"},
+		TokensValidAfter: time.Unix(1700000000, 0).UTC(),
+	}
+	type holder struct {
+		User  User
+		Users []*User
+	}
+	tests := []struct {
+		name   string
+		format string
+		arg    any
+		want   []string // substrings the output must contain
+	}{
+		{"%v value", "%v", u, []string{"{u1 alice@example.com", redactedHash, "[admin]"}},
+		{"%v pointer", "%v", &u, []string{"{u1 alice@example.com", redactedHash}},
+		{"%+v value", "%+v", u, []string{"ID:u1", "PasswordHash:" + redactedHash, "Roles:[admin]"}},
+		{"%+v pointer", "%+v", &u, []string{"ID:u1", "PasswordHash:" + redactedHash}},
+		{"%#v value", "%#v", u, []string{`userstore.User{ID:"u1"`, `PasswordHash:"` + redactedHash + `"`}},
+		{"%#v pointer", "%#v", &u, []string{`userstore.User{ID:"u1"`, `PasswordHash:"` + redactedHash + `"`}},
+		{"%s value", "%s", u, []string{"alice@example.com", redactedHash}},
+		{"%s pointer", "%s", &u, []string{"alice@example.com", redactedHash}},
+		{"%q value", "%q", u, []string{`"alice@example.com"`, `"` + redactedHash + `"`}},
+		{"%x value", "%x", u, []string{fmt.Sprintf("%x", redactedHash)}},
+		{"%30v pointer", "%30v", &u, []string{redactedHash}},
+		{"field of a struct", "%+v", holder{User: u}, []string{"PasswordHash:" + redactedHash}},
+		{"in a slice, %+v", "%+v", []User{u}, []string{"PasswordHash:" + redactedHash}},
+		{"pointer in a struct, %#v", "%#v", holder{Users: []*User{&u}}, []string{"Users:[]*userstore.User{"}},
+		{"Println", "", &u, []string{redactedHash}},
+	}
+	for _, tc := range tests {
+		t.Run(tc.name, func(t *testing.T) {
+			t.Parallel()
+			var got string
+			if tc.format == "" {
+				got = fmt.Sprintln(tc.arg)
+			} else {
+				got = fmt.Sprintf(tc.format, tc.arg)
+			}
+			for _, leak := range []string{hash, "argon2id", fmt.Sprintf("%x", hash), fmt.Sprintf("%X", hash)} {
+				if strings.Contains(got, leak) {
+					t.Errorf("Sprintf(%q, user) = %s: contains the password hash", tc.format, got)
+				}
+			}
+			for _, want := range tc.want {
+				if !strings.Contains(got, want) {
+					t.Errorf("Sprintf(%q, user) = %s; want it to contain %s", tc.format, got, want)
+				}
+			}
+		})
+	}
+	if u.PasswordHash != hash {
+		t.Errorf("printing changed PasswordHash to %q", u.PasswordHash)
+	}
+	for name, got := range map[string]string{"String": u.String(), "GoString": u.GoString(), "pointer String": (&u).String()} {
+		if strings.Contains(got, hash) || !strings.Contains(got, redactedHash) || !strings.Contains(got, "alice@example.com") {
+			t.Errorf("%s() = %s; want the user with the hash redacted", name, got)
+		}
+	}
+	if got, want := u.GoString(), fmt.Sprintf("%#v", u); got != want {
+		t.Errorf("GoString() = %s, want %%#v's %s", got, want)
+	}
+	if got, want := u.String(), fmt.Sprintf("%v", u); got != want {
+		t.Errorf("String() = %s, want %%v's %s", got, want)
+	}
+}
+
+func TestUserFormatEmptyHashAndNil(t *testing.T) {
+	t.Parallel()
+	if got := fmt.Sprintf("%+v", User{ID: "u1"}); strings.Contains(got, redactedHash) || !strings.Contains(got, "PasswordHash: ") {
+		t.Errorf("Sprintf(%%+v, user without hash) = %s; want an empty PasswordHash, not %s", got, redactedHash)
+	}
+	var nilUser *User
+	for _, format := range []string{"%v", "%+v", "%s"} {
+		if got := fmt.Sprintf(format, nilUser); got != "<nil>" {
+			t.Errorf("Sprintf(%q, (*User)(nil)) = %s, want <nil>", format, got)
 		}
 	}
 }

@@ -17,7 +17,7 @@ func FuzzRoutes(f *testing.F) {
 	cfg.throttle = false
 	a := newTestApp(f, cfg)
 	h := a.routes()
-	tok, err := a.tokens.Issue(f.Context(), jwtauth.Claims{Subject: "1"})
+	tok, err := a.tokens.Issue(f.Context(), jwtauth.Claims{Subject: "1", ClientID: clientID})
 	if err != nil {
 		f.Fatal(err)
 	}

@@ -44,6 +44,10 @@
 //	-demo-users
 //		When the store is empty, create alice@example.com (admin) and
 //		bob@example.com (user) with well-known passwords (default true).
+//		Unless the flag is given explicitly, only when -addr is a loopback
+//		address (127.0.0.0/8, ::1 or localhost): a server reachable from
+//		other machines gets no demo users by default. The start-up log
+//		says which applies.
 //
 // On start-up the server prints its address, the demo users and a curl
 // command to try; it logs to standard error with log/slog. SIGINT or
@@ -64,6 +68,7 @@ import (
 	"log/slog"
 	"net"
 	"net/http"
+	"net/netip"
 	"net/url"
 	"os"
 	"os/signal"
@@ -105,6 +110,16 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 		return err
 	}
 	cfg.logger = slog.New(slog.NewTextHandler(stderr, nil))
+	var reason string
+	cfg.demoUsers, reason = demoUsersDecision(cfg.addr, cfg.demoUsers, cfg.demoUsersSet)
+	switch {
+	case cfg.demoUsers:
+		cfg.logger.Info("demo users enabled", "reason", reason, "addr", cfg.addr)
+	case reason == demoReasonNotLoopback:
+		cfg.logger.Warn("demo users disabled", "reason", reason, "addr", cfg.addr)
+	default:
+		cfg.logger.Info("demo users disabled", "reason", reason, "addr", cfg.addr)
+	}
 	a, err := newApp(ctx, cfg)
 	if err != nil {
 		return err
@@ -131,7 +146,7 @@ func parseFlags(args []string, output io.Writer) (appConfig, error) {
 	fs.StringVar(&audience, "audience", "http://127.0.0.1:8080/api", "the tokens' \"aud\": comma-separated `list`")
 	fs.DurationVar(&cfg.ttl, "ttl", 30*time.Minute, "access-token lifetime (at most 24h)")
 	fs.BoolVar(&cfg.throttle, "throttle", true, "throttle failed logins")
-	fs.BoolVar(&cfg.demoUsers, "demo-users", true, "when the store is empty, create alice@example.com (admin) and bob@example.com (user) with passwords below the password policy")
+	fs.BoolVar(&cfg.demoUsers, "demo-users", true, "when the store is empty, create alice@example.com (admin) and bob@example.com (user) with passwords below the password policy; unless given explicitly, only on a loopback -addr")
 	fs.Usage = func() {
 		fmt.Fprintf(fs.Output(), "Usage: server [flags]\n\nServes the authkit example API.\n\nFlags:\n")
 		fs.PrintDefaults()
@@ -142,6 +157,11 @@ func parseFlags(args []string, output io.Writer) (appConfig, error) {
 	if fs.NArg() > 0 {
 		return appConfig{}, fmt.Errorf("unexpected argument %q", fs.Arg(0))
 	}
+	fs.Visit(func(f *flag.Flag) {
+		if f.Name == "demo-users" {
+			cfg.demoUsersSet = true
+		}
+	})
 	if _, _, err := net.SplitHostPort(cfg.addr); err != nil {
 		return appConfig{}, fmt.Errorf("-addr: %w", err)
 	}
@@ -160,6 +180,49 @@ func parseFlags(args []string, output io.Writer) (appConfig, error) {
 		return appConfig{}, errors.New("-audience: want at least one audience")
 	}
 	return cfg, nil
+}
+
+// Why the demo users are enabled or not, as the start-up log says. Enabled
+// demo users are created only in an empty store.
+const (
+	demoReasonLoopback    = "-addr is a loopback address"
+	demoReasonNotLoopback = "-addr is not a loopback address; give -demo-users=true to create them anyway"
+	demoReasonFlagOn      = "-demo-users=true given"
+	demoReasonFlagOff     = "-demo-users=false given"
+)
+
+// demoUsersDecision decides whether the demo users, whose passwords
+// everyone knows, may be created for a server listening on addr. An
+// explicit -demo-users (set reports whether it was given) decides alone;
+// otherwise only a loopback address gets them: a loopback IP, or the name
+// localhost. Every other address, including the unspecified ones (":8080",
+// "0.0.0.0", "[::]") and host names, which could resolve to anything,
+// counts as reachable from outside. It returns the reason for the
+// start-up log.
+func demoUsersDecision(addr string, want, set bool) (bool, string) {
+	switch {
+	case set && want:
+		return true, demoReasonFlagOn
+	case !want:
+		return false, demoReasonFlagOff
+	case isLoopback(addr):
+		return true, demoReasonLoopback
+	}
+	return false, demoReasonNotLoopback
+}
+
+// isLoopback reports whether the host of addr, a host:port pair, is a
+// loopback IP address or localhost.
+func isLoopback(addr string) bool {
+	host, _, err := net.SplitHostPort(addr)
+	if err != nil {
+		return false
+	}
+	if strings.EqualFold(host, "localhost") {
+		return true
+	}
+	ip, err := netip.ParseAddr(host)
+	return err == nil && ip.Unmap().IsLoopback()
 }
 
 // newServer returns the production-shaped server for h.

@@ -9,6 +9,7 @@ import (
 	"io"
 	"net"
 	"net/http"
+	"net/url"
 	"regexp"
 	"slices"
 	"strconv"
@@ -48,7 +49,9 @@ func TestParseFlags(t *testing.T) {
 		{"ttl", []string{"-ttl", "5m"}, with(func(c *appConfig) { c.ttl = 5 * time.Minute })},
 		{"ttl at most a day", []string{"-ttl", "24h"}, with(func(c *appConfig) { c.ttl = 24 * time.Hour })},
 		{"throttle off", []string{"-throttle=false"}, with(func(c *appConfig) { c.throttle = false })},
-		{"no demo users", []string{"-demo-users=false"}, with(func(c *appConfig) { c.demoUsers = false })},
+		{"no demo users", []string{"-demo-users=false"}, with(func(c *appConfig) { c.demoUsers, c.demoUsersSet = false, true })},
+		{"demo users given", []string{"-demo-users"}, with(func(c *appConfig) { c.demoUsersSet = true })},
+		{"demo users given true", []string{"-demo-users=true"}, with(func(c *appConfig) { c.demoUsersSet = true })},
 	}
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {
@@ -59,7 +62,7 @@ func TestParseFlags(t *testing.T) {
 			}
 			if got.addr != tc.want.addr || got.keyFile != tc.want.keyFile || got.issuer != tc.want.issuer ||
 				!slices.Equal(got.audience, tc.want.audience) || got.ttl != tc.want.ttl ||
-				got.throttle != tc.want.throttle || got.demoUsers != tc.want.demoUsers {
+				got.throttle != tc.want.throttle || got.demoUsers != tc.want.demoUsers || got.demoUsersSet != tc.want.demoUsersSet {
 				t.Errorf("parseFlags(%q) = %+v, want %+v", tc.args, got, tc.want)
 			}
 		})
@@ -189,6 +192,7 @@ func TestRun(t *testing.T) {
 	for _, want := range []string{
 		"tokens die with the process",
 		"demo users created with passwords below the password policy; do not use in production",
+		`msg="demo users enabled" reason="` + demoReasonLoopback + `"`,
 		"msg=listening",
 		"msg=stopped",
 	} {
@@ -202,6 +206,154 @@ func TestRun(t *testing.T) {
 		if !strings.HasPrefix(sc.Text(), "time=") || !strings.Contains(sc.Text(), " level=") {
 			t.Errorf("log line not structured: %q", sc.Text())
 		}
+	}
+}
+
+func TestDemoUsersDecision(t *testing.T) {
+	t.Parallel()
+	tests := []struct {
+		addr     string
+		loopback bool
+	}{
+		{"127.0.0.1:8080", true},
+		{"127.0.0.1:0", true},
+		{"127.1.2.3:80", true},
+		{"[::1]:8080", true},
+		{"[::ffff:127.0.0.1]:8080", true},
+		{"localhost:8080", true},
+		{"LocalHost:8080", true},
+		{"0.0.0.0:8080", false},
+		{"0.0.0.0:0", false},
+		{":8080", false},
+		{"[::]:8080", false},
+		{"192.0.2.1:8080", false},
+		{"[2001:db8::1]:8080", false},
+		{"[fe80::1%eth0]:8080", false},
+		{"example.com:8080", false},
+		{"localhost.example.com:8080", false},
+		{"127.0.0.1", false}, // no port: not an address at all
+	}
+	for _, tc := range tests {
+		t.Run(tc.addr, func(t *testing.T) {
+			t.Parallel()
+			wantReason := demoReasonNotLoopback
+			if tc.loopback {
+				wantReason = demoReasonLoopback
+			}
+			for _, c := range []struct {
+				name      string
+				want, set bool
+				seed      bool
+				reason    string
+			}{
+				{"default", true, false, tc.loopback, wantReason},
+				{"-demo-users=true", true, true, true, demoReasonFlagOn},
+				{"-demo-users=false", false, true, false, demoReasonFlagOff},
+			} {
+				seed, reason := demoUsersDecision(tc.addr, c.want, c.set)
+				if seed != c.seed || reason != c.reason {
+					t.Errorf("demoUsersDecision(%q) with %s = %v, %q; want %v, %q", tc.addr, c.name, seed, reason, c.seed, c.reason)
+				}
+			}
+		})
+	}
+}
+
+// startRun starts the real command with args and waits for its banner. It
+// returns the port it listens on and a function that stops it as a signal
+// would and returns what it wrote.
+func startRun(t *testing.T, args ...string) (port string, stop func() (stdout, stderr string)) {
+	t.Helper()
+	ctx, cancel := context.WithCancel(t.Context())
+	var stdout, stderr syncBuffer
+	done := make(chan error, 1)
+	go func() { done <- run(ctx, args, &stdout, &stderr) }()
+	stopped := false
+	stop = func() (string, string) {
+		t.Helper()
+		if !stopped {
+			stopped = true
+			cancel()
+			select {
+			case err := <-done:
+				if err != nil {
+					t.Errorf("run(%q) after cancel = %v, want nil", args, err)
+				}
+			case <-time.After(15 * time.Second):
+				t.Fatalf("run(%q) did not return after its context ended", args)
+			}
+		}
+		return stdout.String(), stderr.String()
+	}
+	t.Cleanup(func() { stop() })
+
+	addrRE := regexp.MustCompile(`server on http://(\S+)`)
+	for deadline := time.Now().Add(20 * time.Second); ; {
+		if m := addrRE.FindStringSubmatch(stdout.String()); m != nil {
+			_, port, err := net.SplitHostPort(m[1])
+			if err != nil {
+				t.Fatalf("banner address %q: %v", m[1], err)
+			}
+			return port, stop
+		}
+		select {
+		case err := <-done:
+			stopped = true
+			t.Fatalf("run(%q) returned before serving: %v\nstderr:\n%s", args, err, stderr.String())
+		case <-time.After(10 * time.Millisecond):
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("run(%q): no listen address in the banner:\n%s", args, stdout.String())
+		}
+	}
+}
+
+// TestRunDemoUsersNotLoopback starts the command on every interface: without
+// -demo-users it creates no demo users and says so; with -demo-users=true
+// it creates them.
+func TestRunDemoUsersNotLoopback(t *testing.T) {
+	t.Parallel()
+	tests := []struct {
+		name    string
+		args    []string
+		seeded  bool
+		wantLog string
+	}{
+		{"default", []string{"-addr", "0.0.0.0:0"}, false,
+			`level=WARN msg="demo users disabled" reason="` + demoReasonNotLoopback + `" addr=0.0.0.0:0`},
+		{"-demo-users=true", []string{"-addr", "0.0.0.0:0", "-demo-users=true"}, true,
+			`level=INFO msg="demo users enabled" reason="` + demoReasonFlagOn + `" addr=0.0.0.0:0`},
+		{"loopback, -demo-users=false", []string{"-addr", "127.0.0.1:0", "-demo-users=false"}, false,
+			`level=INFO msg="demo users disabled" reason="` + demoReasonFlagOff + `" addr=127.0.0.1:0`},
+	}
+	for _, tc := range tests {
+		t.Run(tc.name, func(t *testing.T) {
+			t.Parallel()
+			port, stop := startRun(t, tc.args...)
+			form := url.Values{"grant_type": {"password"}, "username": {"alice@example.com"}, "password": {"password123"}}
+			resp, err := http.PostForm("http://"+net.JoinHostPort("127.0.0.1", port)+"/token", form)
+			if err != nil {
+				t.Fatalf("POST /token: %v", err)
+			}
+			resp.Body.Close()
+			wantStatus := http.StatusBadRequest
+			if tc.seeded {
+				wantStatus = http.StatusOK
+			}
+			if resp.StatusCode != wantStatus {
+				t.Errorf("POST /token as the demo user alice: status = %d, want %d", resp.StatusCode, wantStatus)
+			}
+			banner, logs := stop()
+			if got := strings.Contains(banner, "alice@example.com"); got != tc.seeded {
+				t.Errorf("banner lists the demo users = %v, want %v:\n%s", got, tc.seeded, banner)
+			}
+			if !strings.Contains(logs, tc.wantLog) {
+				t.Errorf("logs lack %s:\n%s", tc.wantLog, logs)
+			}
+			if got := strings.Contains(logs, "demo users created"); got != tc.seeded {
+				t.Errorf("logs say demo users created = %v, want %v:\n%s", got, tc.seeded, logs)
+			}
+		})
 	}
 }
 

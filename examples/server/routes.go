@@ -16,6 +16,10 @@ import (
 	"github.com/authkit-go/authkit/userstore/memory"
 )
 
+// clientID is the client_id claim of the tokens the server issues to
+// logins that name no client (RFC 9068 makes the claim required).
+const clientID = "authkit-example"
+
 // realm is the protection space named in WWW-Authenticate challenges:
 // "api", the default of both jwtauth.Middleware and rbac, so that the 401
 // and 403 challenges agree.
@@ -31,6 +35,9 @@ type appConfig struct {
 	ttl       time.Duration
 	throttle  bool
 	demoUsers bool
+	// demoUsersSet reports whether -demo-users was given explicitly, in
+	// which case it wins over the loopback rule of [demoUsersDecision].
+	demoUsersSet bool
 
 	// logger receives the app's logs. Nil discards them.
 	logger *slog.Logger
@@ -100,6 +107,8 @@ func newApp(ctx context.Context, cfg appConfig) (*app, error) {
 		Hasher: a.hasher,
 		Tokens: a.tokens,
 		TTL:    cfg.ttl,
+
+		DefaultClientID: clientID,
 		// Throttling stays on unless -throttle=false: without it the
 		// endpoint lets anyone guess passwords at the hasher's speed.
 		InsecureNoThrottle: !cfg.throttle,

@@ -204,6 +204,9 @@ func TestLogin(t *testing.T) {
 			if want := int64((30 * time.Minute).Seconds()); tr.ExpiresIn != want {
 				t.Errorf("POST /token: expires_in = %d, want %d", tr.ExpiresIn, want)
 			}
+			if got := tokenClaims(t, tr.AccessToken)["client_id"]; got != clientID {
+				t.Errorf("POST /token: client_id claim = %v, want %q", got, clientID)
+			}
 		})
 	}
 }
@@ -437,6 +440,7 @@ func TestAPIErrors(t *testing.T) {
 	now := time.Now()
 	expired, err := a.tokens.Issue(t.Context(), jwtauth.Claims{
 		Subject:   "1",
+		ClientID:  clientID,
 		Roles:     []string{"admin"},
 		IssuedAt:  now.Add(-2 * time.Hour),
 		ExpiresAt: now.Add(-time.Hour),
