@@ -31,7 +31,7 @@ func BenchmarkMiddleware(b *testing.B) {
 		if err != nil {
 			b.Fatal(err)
 		}
-		tok := mwIssue(b, j, jwtauth.Claims{Subject: u.ID, Roles: []string{"admin"}, Scope: []string{"read", "write"}})
+		tok := mwIssue(b, j, jwtauth.Claims{ClientID: mwClient, Subject: u.ID, Roles: []string{"admin"}, Scope: []string{"read", "write"}})
 		b.Run(bc.name+"/Verify", func(b *testing.B) {
 			b.ReportAllocs()
 			for b.Loop() {
@@ -75,7 +75,7 @@ func BenchmarkMiddleware(b *testing.B) {
 // verifier that returns fixed claims at once.
 func BenchmarkMiddlewareOnly(b *testing.B) {
 	j := newTestJWT(b, -1)
-	tok := mwIssue(b, j, jwtauth.Claims{Subject: "alice", Roles: []string{"admin"}, Scope: []string{"read", "write"}})
+	tok := mwIssue(b, j, jwtauth.Claims{ClientID: mwClient, Subject: "alice", Roles: []string{"admin"}, Scope: []string{"read", "write"}})
 	claims, err := j.Verify(context.Background(), tok)
 	if err != nil {
 		b.Fatal(err)

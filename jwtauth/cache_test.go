@@ -15,7 +15,7 @@ func TestCacheNeverTurnsInvalidValid(t *testing.T) {
 	t.Run("tampered token with the same prefix", func(t *testing.T) {
 		t.Parallel()
 		e := newTestEnv(t, EdDSA, 0)
-		raw := e.issue(t, Claims{Subject: "alice"})
+		raw := e.issue(t, Claims{ClientID: testClient, Subject: "alice"})
 		if _, err := e.jwt.Verify(ctx, raw); err != nil {
 			t.Fatal(err)
 		}
@@ -37,7 +37,7 @@ func TestCacheNeverTurnsInvalidValid(t *testing.T) {
 	t.Run("expired while cached", func(t *testing.T) {
 		t.Parallel()
 		e := newTestEnv(t, EdDSA, 0)
-		raw := e.issue(t, Claims{Subject: "alice", ExpiresAt: testT0.Add(time.Minute)})
+		raw := e.issue(t, Claims{ClientID: testClient, Subject: "alice", ExpiresAt: testT0.Add(time.Minute)})
 		if _, err := e.jwt.Verify(ctx, raw); err != nil {
 			t.Fatal(err)
 		}
@@ -57,7 +57,7 @@ func TestCacheNeverTurnsInvalidValid(t *testing.T) {
 	t.Run("not yet valid while cached", func(t *testing.T) {
 		t.Parallel()
 		e := newTestEnv(t, EdDSA, 0)
-		raw := e.issue(t, Claims{Subject: "alice", NotBefore: testT0.Add(time.Minute)})
+		raw := e.issue(t, Claims{ClientID: testClient, Subject: "alice", NotBefore: testT0.Add(time.Minute)})
 		e.clock.Add(time.Minute)
 		if _, err := e.jwt.Verify(ctx, raw); err != nil {
 			t.Fatal(err)
@@ -71,7 +71,7 @@ func TestCacheNeverTurnsInvalidValid(t *testing.T) {
 	t.Run("key removed while cached", func(t *testing.T) {
 		t.Parallel()
 		e := newTestEnv(t, EdDSA, 0)
-		raw := e.issue(t, Claims{Subject: "alice"})
+		raw := e.issue(t, Claims{ClientID: testClient, Subject: "alice"})
 		if _, err := e.jwt.Verify(ctx, raw); err != nil {
 			t.Fatal(err)
 		}
@@ -91,7 +91,7 @@ func TestCacheHitsAndBound(t *testing.T) {
 	t.Parallel()
 	ctx := context.Background()
 	e := newTestEnv(t, HS256, 3)
-	raw := e.issue(t, Claims{Subject: "alice"})
+	raw := e.issue(t, Claims{ClientID: testClient, Subject: "alice"})
 	c1, err := e.jwt.Verify(ctx, raw)
 	if err != nil {
 		t.Fatal(err)
@@ -104,7 +104,7 @@ func TestCacheHitsAndBound(t *testing.T) {
 		t.Error("second Verify did not return the cached claims")
 	}
 	for i := range 10 {
-		if _, err := e.jwt.Verify(ctx, e.issue(t, Claims{Subject: "u" + string(rune('a'+i))})); err != nil {
+		if _, err := e.jwt.Verify(ctx, e.issue(t, Claims{ClientID: testClient, Subject: "u" + string(rune('a'+i))})); err != nil {
 			t.Fatal(err)
 		}
 	}

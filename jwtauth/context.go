@@ -10,11 +10,14 @@ import (
 // Principal is the authenticated caller of a request, as [Middleware] stores
 // it in the request's context.
 //
-// Claims, and the Roles and Scopes taken from them, may be shared with
-// every other request that carries the same token (the verifier caches
-// verified tokens): read them, never write to them or to their elements.
-// Appending to the Roles and Scopes that [Middleware] sets is safe: it
-// never hands out shared spare capacity.
+// The Principal that [Middleware] stores is the request's own: its Claims
+// (slices and Extra included), Roles and Scopes are copies that no other
+// request sees, even when the verifier answered from its cache of verified
+// tokens, so a handler that writes to them or appends to them changes
+// nothing beyond its own request. Within the request, Roles and Scopes may
+// share their arrays with Claims.Roles and Claims.Scope. User is the
+// request's own copy of the stored user. A Principal given to
+// [WithPrincipal] is shared as its caller shared it.
 type Principal struct {
 	// Subject is the token's "sub": the user's ID.
 	Subject string
@@ -45,16 +48,27 @@ func WithPrincipal(ctx context.Context, p *Principal) context.Context {
 	return context.WithValue(ctx, principalKey{}, p)
 }
 
-// principalCtx is a context that carries a Principal by value, so that
-// [Middleware] pays one allocation for both. It answers principalKey{} as
-// a context.WithValue(ctx, principalKey{}, &p) would.
+// principalCtx is a context that carries a Principal and the request's
+// copy of its Claims by value, so that [Middleware] pays one allocation for
+// the three. It answers principalKey{} as a context.WithValue(ctx,
+// principalKey{}, &p) would.
 type principalCtx struct {
 	context.Context
 	p Principal
+	c Claims
 }
 
-func withPrincipalValue(ctx context.Context, p Principal) context.Context {
-	return &principalCtx{Context: ctx, p: p}
+// withClaims returns a context carrying the principal of claims, which may
+// be shared: the principal gets a detached copy of them (see
+// [Claims.detach]). A non-nil u, the request's own, supplies the roles.
+func withClaims(ctx context.Context, claims *Claims, u *userstore.User) context.Context {
+	pc := &principalCtx{Context: ctx, c: *claims}
+	pc.c.detach()
+	pc.p = Principal{Subject: pc.c.Subject, Roles: pc.c.Roles, Scopes: pc.c.Scope, Claims: &pc.c}
+	if u != nil {
+		pc.p.Roles, pc.p.User = u.Roles, u
+	}
+	return pc
 }
 
 func (c *principalCtx) Value(key any) any {
@@ -65,7 +79,8 @@ func (c *principalCtx) Value(key any) any {
 }
 
 // PrincipalFrom returns the Principal stored by [Middleware] or
-// [WithPrincipal], if any. The returned Principal must not be modified.
+// [WithPrincipal], if any. One that [Middleware] stored belongs to the
+// request alone (see [Principal]).
 func PrincipalFrom(ctx context.Context) (*Principal, bool) {
 	p, ok := ctx.Value(principalKey{}).(*Principal)
 	return p, ok && p != nil

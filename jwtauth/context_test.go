@@ -10,7 +10,7 @@ type ctxTestKey struct{}
 func TestPrincipalContext(t *testing.T) {
 	t.Parallel()
 	parent, cancel := context.WithCancel(context.WithValue(context.Background(), ctxTestKey{}, "kept"))
-	ctx := withPrincipalValue(parent, Principal{Subject: "alice"})
+	ctx := withClaims(parent, &Claims{Subject: "alice"}, nil)
 
 	p, ok := PrincipalFrom(ctx)
 	if !ok || p.Subject != "alice" {

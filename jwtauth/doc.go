@@ -13,7 +13,8 @@
 // issuer's [KeySet.JWKSHandler].
 //
 // Issued tokens carry the header "typ": "at+jwt", "kid" and "alg", and the
-// claims "iss", "sub", "aud", "exp", "iat", "jti", and "client_id", "scope",
+// claims "iss", "sub", "aud", "exp", "iat", "jti" and "client_id" (RFC 9068
+// §2.2: Issue refuses claims without a Subject or a ClientID), and "scope",
 // "roles" and custom claims where given ([SetClaim], [ClaimAs]).
 //
 // # Threats defended
@@ -42,21 +43,31 @@
 //     as a string date).
 //   - Key injection: "jwk", "jku", "x5u" and "x5c" headers are ignored and
 //     never fetched; a [RemoteVerifier] fetches only its configured URL,
-//     with timeouts, a size limit and no redirects, and never accepts
-//     symmetric keys from it.
-//   - Unknown extensions: any "crit" header is refused.
+//     with timeouts, a size limit and no redirects, accepts only
+//     application/jwk-set+json or application/json answers, uses only
+//     public keys meant for verification ("use", "key_ops"), and refuses a
+//     whole set in which any key carries private or symmetric key material,
+//     with an error naming the URL and the key: the issuer has leaked it.
+//   - Unknown extensions and nested tokens: any "crit" header is refused,
+//     and so is any "cty" header (RFC 7519 §5.2: an access token's payload
+//     is its claims, never another token).
 //   - Token substitution: "typ" must be "at+jwt", "iss" must match exactly,
-//     "aud" must contain one of the configured audiences, "sub" must be
-//     present.
-//   - Replay of old tokens: "exp" is required and must be a positive number;
-//     "nbf" and "iat" are honoured; all with a small leeway.
+//     "aud" must contain one of the configured audiences, and "sub",
+//     "jti" and "client_id" must be present (RFC 9068 §2.2);
+//     [Config.AllowMissingClientID] relaxes "client_id" alone, for issuers
+//     that leave it out.
+//   - Replay of old tokens: "exp" and "iat" are required and must be
+//     positive numbers; "nbf" and "iat" are honoured; all with a small
+//     leeway.
 //   - Resource exhaustion: tokens over a size cap (8 KiB by default) are
 //     refused before any decoding; RSA keys over 8192 bits are refused.
 //   - Weak keys: HMAC secrets shorter than the hash output and RSA keys
 //     under 2048 bits are refused, as are keys that do not fit their
 //     algorithm.
 //   - Secret leaks: the JWKS handler publishes public keys only and never
-//     an HMAC secret; errors never contain token content.
+//     an HMAC secret; errors never contain token content; a [Token] or
+//     [Key] formatted with fmt or slog never prints the token or key
+//     material.
 //
 // # Protecting handlers
 //
@@ -78,6 +89,8 @@
 // same token, only while the key set is unchanged, and only while the
 // token's "exp", "nbf" and "iat" still hold at the current time. Claims
 // returned by Verify may therefore be shared and must not be modified.
+// [Middleware] gives every request its own copy in its [Principal], so a
+// handler that modifies its principal changes nothing for other requests.
 //
 // [RFC 6750]: https://www.rfc-editor.org/rfc/rfc6750
 // [RFC 7519]: https://www.rfc-editor.org/rfc/rfc7519

@@ -52,7 +52,7 @@ func ExampleMiddleware() {
 	srv := httptest.NewServer(mux)
 	defer srv.Close()
 
-	tok, err := tokens.Issue(context.Background(), jwtauth.Claims{Subject: "alice", Roles: []string{"admin"}})
+	tok, err := tokens.Issue(context.Background(), jwtauth.Claims{ClientID: "web-app", Subject: "alice", Roles: []string{"admin"}})
 	if err != nil {
 		log.Fatal(err)
 	}
@@ -101,7 +101,7 @@ func ExamplePrincipalFrom() {
 	})
 	h := jwtauth.OptionalMiddleware(tokens)(greet)
 
-	admin, err := tokens.Issue(context.Background(), jwtauth.Claims{Subject: "alice", Roles: []string{"admin"}})
+	admin, err := tokens.Issue(context.Background(), jwtauth.Claims{ClientID: "web-app", Subject: "alice", Roles: []string{"admin"}})
 	if err != nil {
 		log.Fatal(err)
 	}
@@ -145,7 +145,7 @@ func ExampleWithUsers() {
 	h := jwtauth.Middleware(tokens, jwtauth.WithUsers(users), jwtauth.WithUserCache(0, 0))(me)
 
 	// A token Alice got a minute ago.
-	tok, err := tokens.Issue(ctx, jwtauth.Claims{Subject: alice.ID, IssuedAt: time.Now().Add(-time.Minute)})
+	tok, err := tokens.Issue(ctx, jwtauth.Claims{ClientID: "web-app", Subject: alice.ID, IssuedAt: time.Now().Add(-time.Minute)})
 	if err != nil {
 		log.Fatal(err)
 	}

@@ -34,7 +34,7 @@ func ExampleNew() {
 	}
 
 	ctx := context.Background()
-	claims := jwtauth.Claims{Subject: "user-42", Roles: []string{"admin"}, Scope: []string{"read", "write"}}
+	claims := jwtauth.Claims{ClientID: "web-app", Subject: "user-42", Roles: []string{"admin"}, Scope: []string{"read", "write"}}
 	if err := jwtauth.SetClaim(&claims, "tenant", "acme"); err != nil {
 		panic(err)
 	}
@@ -79,13 +79,13 @@ func ExampleKeySet_Rotate() {
 	keys, _ := jwtauth.NewKeySet(first)
 	tokens, _ := jwtauth.New(jwtauth.Config{Keys: keys, Issuer: "https://auth.example.com", Audience: []string{"api"}})
 
-	old, _ := tokens.Issue(ctx, jwtauth.Claims{Subject: "alice"})
+	old, _ := tokens.Issue(ctx, jwtauth.Claims{ClientID: "web-app", Subject: "alice"})
 
 	second, _ := jwtauth.GenerateKey(jwtauth.EdDSA)
 	if err := keys.Rotate(second); err != nil {
 		panic(err)
 	}
-	fresh, _ := tokens.Issue(ctx, jwtauth.Claims{Subject: "bob"})
+	fresh, _ := tokens.Issue(ctx, jwtauth.Claims{ClientID: "web-app", Subject: "bob"})
 
 	_, err := tokens.Verify(ctx, old.Raw)
 	fmt.Println("old token after Rotate:", err == nil)
@@ -137,7 +137,7 @@ func ExampleKeySet_JWKSHandler() {
 	if err != nil {
 		panic(err)
 	}
-	tok, _ := tokens.Issue(ctx, jwtauth.Claims{Subject: "alice"})
+	tok, _ := tokens.Issue(ctx, jwtauth.Claims{ClientID: "web-app", Subject: "alice"})
 	c, err := remote.Verify(ctx, tok.Raw)
 	fmt.Println("remote verify:", c.Subject, err)
 	// Output:

@@ -2,6 +2,7 @@ package jwtauth
 
 import (
 	"context"
+	"encoding/json"
 	"errors"
 	"strings"
 	"testing"
@@ -12,7 +13,7 @@ import (
 // must return either claims that passed every check or a classified error.
 func FuzzVerify(f *testing.F) {
 	e := newTestEnv(f, HS256, 0)
-	valid := e.issue(f, Claims{Subject: "alice", Roles: []string{"a"}, Scope: []string{"s"}})
+	valid := e.issue(f, Claims{ClientID: testClient, Subject: "alice", Roles: []string{"a"}, Scope: []string{"s"}})
 	parts := strings.Split(valid, ".")
 	f.Add(valid)
 	f.Add("")
@@ -23,6 +24,8 @@ func FuzzVerify(f *testing.F) {
 	f.Add(forge(f, e.key, hdr(HS256, e.key.ID()), payload(`"x":{"y":[1,"]}",{"z":"\""}]}`)))
 	f.Add(forge(f, e.key, hdr(HS256, e.key.ID()), `{"exp":1e400,"sub":"\ud800"}`))
 	f.Add(forge(f, e.key, `{"alg":"HS256","kid":"`+e.key.ID()+`","typ":"at+jwt","crit":[]}`, payload("")))
+	f.Add(forge(f, e.key, `{"alg":"HS256","kid":"`+e.key.ID()+`","typ":"at+jwt","cty":"JWT"}`, payload("")))
+	f.Add(forge(f, e.key, hdr(HS256, e.key.ID()), payloadWithout([]string{"iat", "jti", "client_id"}, "")))
 	f.Fuzz(func(t *testing.T, raw string) {
 		c, err := e.jwt.Verify(context.Background(), raw)
 		if err != nil {
@@ -38,7 +41,8 @@ func FuzzVerify(f *testing.F) {
 			}
 			return
 		}
-		if c.Subject == "" || c.Issuer != testIssuer || c.ExpiresAt.Before(testT0.Add(-time.Minute)) {
+		if c.Subject == "" || c.Issuer != testIssuer || c.ExpiresAt.Before(testT0.Add(-time.Minute)) ||
+			c.IssuedAt.IsZero() || c.ID == "" || c.ClientID == "" {
 			t.Fatalf("Verify accepted bad claims %+v", c)
 		}
 	})
@@ -74,6 +78,51 @@ func FuzzClaims(f *testing.F) {
 			for name := range c.Extra {
 				if registeredClaim(name) {
 					t.Fatalf("decodeClaims: registered claim %q in Extra", name)
+				}
+			}
+		}
+	})
+}
+
+// FuzzParseRemoteSet feeds arbitrary documents to the reader of fetched JWK
+// Sets: it must never panic, never return a key that can sign, and refuse
+// every set in which encoding/json sees a key with private key material.
+func FuzzParseRemoteSet(f *testing.F) {
+	ed := mustKey(f, EdDSA)
+	ec := mustKey(f, ES256)
+	edJWK, _ := publicJWK(ed)
+	ecJWK, _ := publicJWK(ec)
+	f.Add([]byte(`{"keys":[` + string(edJWK) + `,` + string(ecJWK) + `]}`))
+	f.Add([]byte(`{"keys":[` + strings.Replace(string(edJWK), "{", `{"d":"AAAA",`, 1) + `]}`))
+	f.Add([]byte(`{"keys":[` + strings.Replace(string(ecJWK), "{", `{"key_ops":["sign"],`, 1) + `]}`))
+	f.Add([]byte(`{"keys":[{"kty":"oct","k":"AAAA","kid":"x","alg":"HS256"}]}`))
+	f.Add([]byte(`{"keys":[{"\u0064":"x"},1,"s",[],null]}`))
+	f.Add([]byte(`{"keys":[],"keys":[]}`))
+	f.Fuzz(func(t *testing.T, body []byte) {
+		keys, err := parseRemoteSet(body)
+		if err != nil {
+			if keys != nil {
+				t.Fatalf("parseRemoteSet: keys %v with error %v", keys, err)
+			}
+			return
+		}
+		if len(keys) == 0 {
+			t.Fatal("parseRemoteSet: no keys and no error")
+		}
+		for kid, k := range keys {
+			if k.CanSign() || k.pub == nil || k.kid != kid {
+				t.Fatalf("parseRemoteSet: key %q = %v, want a public key under its own ID", kid, k)
+			}
+		}
+		var doc map[string]json.RawMessage
+		var set []map[string]json.RawMessage
+		if json.Unmarshal(body, &doc) != nil || json.Unmarshal(doc["keys"], &set) != nil {
+			return
+		}
+		for _, jk := range set {
+			for _, m := range privateMembers {
+				if _, ok := jk[m]; ok {
+					t.Fatalf("parseRemoteSet accepted a set with private member %q", m)
 				}
 			}
 		}

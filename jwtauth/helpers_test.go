@@ -8,7 +8,9 @@ import (
 	"crypto/rand"
 	"crypto/rsa"
 	"encoding/base64"
+	"slices"
 	"strconv"
+	"strings"
 	"sync"
 	"sync/atomic"
 	"testing"
@@ -18,6 +20,7 @@ import (
 const (
 	testIssuer   = "https://auth.example.com"
 	testAudience = "https://api.example.com"
+	testClient   = "app"
 )
 
 // testT0 is the fixed "now" of tests.
@@ -154,11 +157,40 @@ func hdr(alg Algorithm, kid string) string {
 
 // payload returns a valid claims JSON for the test environment, with extra
 // members appended verbatim.
-func payload(extra string) string {
-	p := `{"iss":"` + testIssuer + `","sub":"alice","aud":"` + testAudience + `","exp":` +
-		strconv.FormatInt(testT0.Add(time.Hour).Unix(), 10) + `,"iat":` + strconv.FormatInt(testT0.Unix(), 10)
-	if extra != "" {
-		p += "," + extra
+func payload(extra string) string { return payloadWithout(nil, extra) }
+
+// payloadWithout is payload without the named members of the valid claims.
+func payloadWithout(omit []string, extra string) string {
+	members := []struct{ name, value string }{
+		{"iss", strconv.Quote(testIssuer)},
+		{"sub", `"alice"`},
+		{"aud", strconv.Quote(testAudience)},
+		{"exp", strconv.FormatInt(testT0.Add(time.Hour).Unix(), 10)},
+		{"iat", strconv.FormatInt(testT0.Unix(), 10)},
+		{"jti", `"jti-1"`},
+		{"client_id", strconv.Quote(testClient)},
 	}
-	return p + "}"
+	var parts []string
+	for _, m := range members {
+		if !slices.Contains(omit, m.name) {
+			parts = append(parts, strconv.Quote(m.name)+":"+m.value)
+		}
+	}
+	if extra != "" {
+		parts = append(parts, extra)
+	}
+	return "{" + strings.Join(parts, ",") + "}"
+}
+
+// withIDs inserts the "jti" and "client_id" of the valid claims at the
+// start of the claims object in p.
+func withIDs(p string) string {
+	i := strings.IndexByte(p, '{')
+	return p[:i+1] + `"jti":"jti-1","client_id":"` + testClient + `",` + p[i+1:]
+}
+
+// withProfile inserts the "iat", "jti" and "client_id" of the valid claims
+// at the start of the claims object in p.
+func withProfile(p string) string {
+	return withIDs(strings.Replace(p, "{", `{"iat":`+strconv.FormatInt(testT0.Unix(), 10)+",", 1))
 }

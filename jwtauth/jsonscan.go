@@ -135,6 +135,32 @@ func skipValue(data []byte, i int) int {
 	return i
 }
 
+var errNotArray = errors.New("not a JSON array")
+
+// eachElement calls fn with every element of the array in v, in order. v
+// must be part of a document that passed checkJSON.
+func eachElement(v []byte, fn func(elem []byte) error) error {
+	if len(v) == 0 || v[0] != '[' {
+		return errNotArray
+	}
+	i := skipSpace(v, 1)
+	if i < len(v) && v[i] == ']' {
+		return nil
+	}
+	for i < len(v) {
+		end := skipValue(v, i)
+		if err := fn(v[i:end]); err != nil {
+			return err
+		}
+		i = skipSpace(v, end)
+		if i >= len(v) || v[i] == ']' {
+			return nil
+		}
+		i = skipSpace(v, i+1) // ','
+	}
+	return errNotArray
+}
+
 var errNotString = errors.New("not a string")
 
 // jsonString decodes a raw JSON string value.

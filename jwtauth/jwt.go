@@ -38,6 +38,12 @@ type Config struct {
 	// CacheSize is the number of verified tokens remembered. Zero means
 	// 10000; negative disables the cache.
 	CacheSize int
+	// AllowMissingClientID makes Verify accept tokens without a
+	// "client_id" claim, which RFC 9068 §2.2 requires, for tokens of
+	// issuers that leave it out (some name the client in "azp" instead,
+	// which [ClaimAs] reads from Claims.Extra). The zero value, false,
+	// refuses them. Issue always sets "client_id".
+	AllowMissingClientID bool
 	// Now returns the current time. Nil means time.Now.
 	Now func() time.Time
 }
@@ -89,13 +95,14 @@ func New(cfg Config) (*JWT, error) {
 	aud := slices.Clone(cfg.Audience)
 	return &JWT{
 		v: verifier{
-			issuer:   cfg.Issuer,
-			audience: aud,
-			leeway:   leeway,
-			maxBytes: maxBytes,
-			now:      now,
-			cache:    newTokenCache(cfg.CacheSize),
-			snap:     cfg.Keys.snapshot,
+			issuer:    cfg.Issuer,
+			audience:  aud,
+			leeway:    leeway,
+			maxBytes:  maxBytes,
+			anyClient: cfg.AllowMissingClientID,
+			now:       now,
+			cache:     newTokenCache(cfg.CacheSize),
+			snap:      cfg.Keys.snapshot,
 		},
 		keys:     cfg.Keys,
 		issuer:   cfg.Issuer,
@@ -108,7 +115,8 @@ func New(cfg Config) (*JWT, error) {
 // Verify checks raw strictly (RFC 8725) and returns its claims: see
 // [Verifier]. Tokens that verified are cached (see [Config.CacheSize]), so
 // the returned *Claims may be shared between calls and must not be
-// modified. The context is not used.
+// modified ([Middleware] hands each request its own copy). The context is
+// not used.
 func (j *JWT) Verify(ctx context.Context, raw string) (*Claims, error) {
 	return j.v.verify(ctx, raw)
 }
@@ -116,13 +124,17 @@ func (j *JWT) Verify(ctx context.Context, raw string) (*Claims, error) {
 // Issue signs an access token for c with the key set's active key. It fills
 // in what c leaves empty: "iss" and "aud" from the [Config], "iat" as now,
 // "exp" as "iat" plus the TTL, and "jti" as a fresh random ID. It refuses an
-// empty Subject, an Issuer other than the configured one, an "exp" not after
-// "iat", scope values that are not RFC 6749 scope tokens, strings and
-// claim names that are not valid UTF-8, and Extra members named like
-// registered claims. Times are truncated to whole seconds, as they travel. The returned Token's Claims are the ones signed.
+// empty Subject or ClientID, an Issuer other than the configured one, an
+// "exp" not after "iat", scope values that are not RFC 6749 scope tokens,
+// strings and claim names that are not valid UTF-8, and Extra members named
+// like registered claims. Times are truncated to whole seconds, as they
+// travel. The returned Token's Claims are the ones signed.
 func (j *JWT) Issue(ctx context.Context, c Claims) (Token, error) {
 	if c.Subject == "" {
 		return Token{}, errors.New("jwtauth: issue: Subject is required")
+	}
+	if c.ClientID == "" {
+		return Token{}, errors.New("jwtauth: issue: ClientID is required: RFC 9068 access tokens name their client")
 	}
 	if c.Issuer == "" {
 		c.Issuer = j.issuer

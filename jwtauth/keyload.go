@@ -13,6 +13,7 @@ import (
 	"fmt"
 	"io"
 	"os"
+	"slices"
 
 	"github.com/lestrrat-go/jwx/v2/jwa"
 	"github.com/lestrrat-go/jwx/v2/jwk"
@@ -142,10 +143,20 @@ func ParseKeysJSON(data []byte) ([]*Key, error) {
 }
 
 // keyFromJWK converts a jwx key. With remote set, only asymmetric keys
-// carrying "alg" and "kid" are accepted and only their public part is kept.
+// carrying "alg" and "kid", and whose "key_ops", if any, include "verify",
+// are accepted, and only their public part is kept.
 func keyFromJWK(jk jwk.Key, remote bool) (*Key, error) {
 	if use := jk.KeyUsage(); use != "" && use != string(jwk.ForSignature) {
 		return nil, fmt.Errorf("key use %q is not signing", use)
+	}
+	if remote {
+		// RFC 7517 §4.3: a key_ops member lists every permitted operation.
+		if ops, ok := jk.Get(jwk.KeyOpsKey); ok {
+			list, _ := ops.(jwk.KeyOperationList)
+			if !slices.Contains(list, jwk.KeyOpVerify) {
+				return nil, errors.New(`remote key whose "key_ops" exclude "verify"`)
+			}
+		}
 	}
 	alg := Algorithm(jk.Algorithm().String())
 	kid := jk.KeyID()

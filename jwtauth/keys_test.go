@@ -271,7 +271,7 @@ func TestLoadKeyFile(t *testing.T) {
 	// The loaded keys sign tokens that verify.
 	ks, _ := NewKeySet(keys[0])
 	j, _ := New(Config{Keys: ks, Issuer: testIssuer, Audience: []string{testAudience}})
-	tok, err := j.Issue(context.Background(), Claims{Subject: "a"})
+	tok, err := j.Issue(context.Background(), Claims{ClientID: testClient, Subject: "a"})
 	if err != nil {
 		t.Fatal(err)
 	}

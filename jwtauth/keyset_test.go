@@ -68,7 +68,7 @@ func TestKeyRotation(t *testing.T) {
 			t.Parallel()
 			ctx := context.Background()
 			e := newTestEnv(t, EdDSA, cacheSize)
-			old := e.issue(t, Claims{Subject: "alice", ExpiresAt: testT0.Add(10 * time.Minute)})
+			old := e.issue(t, Claims{ClientID: testClient, Subject: "alice", ExpiresAt: testT0.Add(10 * time.Minute)})
 			if _, err := e.jwt.Verify(ctx, old); err != nil {
 				t.Fatalf("Verify(old) before rotation: %v", err)
 			}
@@ -80,7 +80,7 @@ func TestKeyRotation(t *testing.T) {
 			if got := e.keys.Active(); got != next {
 				t.Errorf("Active() = %v, want %v", got, next)
 			}
-			fresh, err := e.jwt.Issue(ctx, Claims{Subject: "bob"})
+			fresh, err := e.jwt.Issue(ctx, Claims{ClientID: testClient, Subject: "bob"})
 			if err != nil {
 				t.Fatal(err)
 			}
@@ -120,7 +120,7 @@ func TestKeyRotation(t *testing.T) {
 func TestKeySetConcurrentUse(t *testing.T) {
 	t.Parallel()
 	e := newTestEnv(t, HS256, 0)
-	raw := e.issue(t, Claims{Subject: "a"})
+	raw := e.issue(t, Claims{ClientID: testClient, Subject: "a"})
 	done := make(chan struct{})
 	go func() {
 		defer close(done)

@@ -119,8 +119,8 @@ func WithUserCache(ttl time.Duration, size int) Option {
 // string ([WithInsecureQueryToken]). Request bodies are never read. It is
 // verified with v, then, with [WithUsers], its user is loaded and checked.
 // On success the handler runs with a [Principal] in the request's context
-// (see [PrincipalFrom]); its Claims and slices are shared and must not be
-// modified.
+// (see [PrincipalFrom]): the request's own copy, which the handler may
+// modify without affecting other requests that carry the same token.
 //
 // Failures are answered through the error handler ([WithErrorHandler];
 // by default [WriteChallenge], which always adds a JSON body and
@@ -229,7 +229,7 @@ func (a *authenticator) serve(w http.ResponseWriter, r *http.Request, next http.
 		return
 	}
 	ctx := r.Context()
-	p, c, ok := a.authenticate(ctx, raw)
+	claims, u, c, ok := a.authenticate(ctx, raw)
 	if !ok {
 		a.onError(w, r, c)
 		return
@@ -237,34 +237,33 @@ func (a *authenticator) serve(w http.ResponseWriter, r *http.Request, next http.
 	if src == srcQuery {
 		w.Header().Set("Cache-Control", "private")
 	}
-	next.ServeHTTP(w, r.WithContext(withPrincipalValue(ctx, p)))
+	next.ServeHTTP(w, r.WithContext(withClaims(ctx, claims, u)))
 }
 
 // authenticate verifies raw and, with user loading, checks its user. It
-// returns the principal, or the challenge to answer with.
-func (a *authenticator) authenticate(ctx context.Context, raw string) (Principal, Challenge, bool) {
+// returns the verified claims, which may be shared, and the request's copy
+// of the user (nil without user loading), or the challenge to answer with.
+func (a *authenticator) authenticate(ctx context.Context, raw string) (*Claims, *userstore.User, Challenge, bool) {
 	claims, err := a.v.Verify(ctx, raw)
 	if err != nil {
-		return Principal{}, invalidToken(tokenErrorDescription(err)), false
+		return nil, nil, invalidToken(tokenErrorDescription(err)), false
 	}
 	if claims == nil || claims.Subject == "" {
-		return Principal{}, invalidToken(DescInvalidToken), false
+		return nil, nil, invalidToken(DescInvalidToken), false
 	}
-	p := Principal{Subject: claims.Subject, Roles: claims.Roles, Scopes: claims.Scope, Claims: claims}
 	if a.users == nil {
-		return p, Challenge{}, true
+		return claims, nil, Challenge{}, true
 	}
 	u, err := a.users.user(ctx, claims.Subject)
 	switch {
 	case errors.Is(err, userstore.ErrNotFound):
-		return Principal{}, invalidToken(DescRevokedToken), false
+		return nil, nil, invalidToken(DescRevokedToken), false
 	case err != nil:
-		return Principal{}, Challenge{Status: http.StatusServiceUnavailable, Code: CodeTemporarilyUnavailable, Description: DescUnavailable}, false
+		return nil, nil, Challenge{Status: http.StatusServiceUnavailable, Code: CodeTemporarilyUnavailable, Description: DescUnavailable}, false
 	case u == nil, u.Disabled, claims.IssuedAt.Unix() < u.TokensValidAfter.Unix():
-		return Principal{}, invalidToken(DescRevokedToken), false
+		return nil, nil, invalidToken(DescRevokedToken), false
 	}
-	p.Roles, p.User = u.Roles, u
-	return p, Challenge{}, true
+	return claims, u, Challenge{}, true
 }
 
 func invalidToken(desc string) Challenge {

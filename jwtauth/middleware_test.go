@@ -6,6 +6,7 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"io"
 	"net/http"
 	"net/http/httptest"
 	"net/url"
@@ -25,6 +26,7 @@ import (
 const (
 	mwIssuer = "https://issuer.test"
 	mwAud    = "https://api.test"
+	mwClient = "app"
 )
 
 // The exact challenges of the default realm.
@@ -167,14 +169,14 @@ func newTokens(t *testing.T, j *jwtauth.JWT) mwTokens {
 	t.Helper()
 	now := time.Now()
 	other := newTestJWT(t, -1)
-	alice := jwtauth.Claims{Subject: "alice", Roles: []string{"admin"}, Scope: []string{"read", "write"}}
+	alice := jwtauth.Claims{ClientID: mwClient, Subject: "alice", Roles: []string{"admin"}, Scope: []string{"read", "write"}}
 	tk := mwTokens{
 		good:     mwIssue(t, j, alice),
-		bob:      mwIssue(t, j, jwtauth.Claims{Subject: "bob", Roles: []string{"user"}}),
-		expired:  mwIssue(t, j, jwtauth.Claims{Subject: "alice", IssuedAt: now.Add(-2 * time.Hour), ExpiresAt: now.Add(-time.Hour)}),
-		notYet:   mwIssue(t, j, jwtauth.Claims{Subject: "alice", NotBefore: now.Add(time.Hour), ExpiresAt: now.Add(2 * time.Hour)}),
+		bob:      mwIssue(t, j, jwtauth.Claims{ClientID: mwClient, Subject: "bob", Roles: []string{"user"}}),
+		expired:  mwIssue(t, j, jwtauth.Claims{ClientID: mwClient, Subject: "alice", IssuedAt: now.Add(-2 * time.Hour), ExpiresAt: now.Add(-time.Hour)}),
+		notYet:   mwIssue(t, j, jwtauth.Claims{ClientID: mwClient, Subject: "alice", NotBefore: now.Add(time.Hour), ExpiresAt: now.Add(2 * time.Hour)}),
 		otherKey: mwIssue(t, other, alice),
-		wrongAud: mwIssue(t, j, jwtauth.Claims{Subject: "alice", Audience: []string{"https://elsewhere.test"}}),
+		wrongAud: mwIssue(t, j, jwtauth.Claims{ClientID: mwClient, Subject: "alice", Audience: []string{"https://elsewhere.test"}}),
 	}
 	g := strings.Split(tk.good, ".")
 	b := strings.Split(tk.bob, ".")
@@ -309,7 +311,7 @@ func TestMiddleware(t *testing.T) {
 func TestMiddlewareQueryTokenCacheControl(t *testing.T) {
 	t.Parallel()
 	j := newTestJWT(t, 0)
-	tok := mwIssue(t, j, jwtauth.Claims{Subject: "alice"})
+	tok := mwIssue(t, j, jwtauth.Claims{ClientID: mwClient, Subject: "alice"})
 	h := jwtauth.Middleware(j, jwtauth.WithInsecureQueryToken())(echoPrincipal)
 	for _, tc := range []struct {
 		name string
@@ -439,7 +441,7 @@ func TestMiddlewareUsers(t *testing.T) {
 	t.Parallel()
 	j := newTestJWT(t, 0)
 	now := time.Now().Truncate(time.Second)
-	tok := mwIssue(t, j, jwtauth.Claims{Subject: "alice", Roles: []string{"admin"}, Scope: []string{"read"}, IssuedAt: now})
+	tok := mwIssue(t, j, jwtauth.Claims{ClientID: mwClient, Subject: "alice", Roles: []string{"admin"}, Scope: []string{"read"}, IssuedAt: now})
 	alice := func(mod func(u *userstore.User)) *fakeStore {
 		u := &userstore.User{ID: "alice", Name: "Alice", Roles: []string{"user"}}
 		if mod != nil {
@@ -485,7 +487,7 @@ func TestMiddlewareUsers(t *testing.T) {
 func TestMiddlewareUserStoreDown(t *testing.T) {
 	t.Parallel()
 	j := newTestJWT(t, 0)
-	tok := mwIssue(t, j, jwtauth.Claims{Subject: "alice"})
+	tok := mwIssue(t, j, jwtauth.Claims{ClientID: mwClient, Subject: "alice"})
 	store := &fakeStore{byID: func(context.Context, string) (*userstore.User, error) {
 		return nil, errors.New(`db: connection refused to "10.0.0.5"`)
 	}}
@@ -527,7 +529,7 @@ func TestMiddlewareUserCache(t *testing.T) {
 		}}
 		iat := time.Now()
 		v := verifierFunc(func(context.Context, string) (*jwtauth.Claims, error) {
-			return &jwtauth.Claims{Subject: "alice", IssuedAt: iat}, nil
+			return &jwtauth.Claims{ClientID: mwClient, Subject: "alice", IssuedAt: iat}, nil
 		})
 		var tamper bool
 		next := http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
@@ -584,7 +586,7 @@ func TestMiddlewareUserCache(t *testing.T) {
 func TestMiddlewareUserCacheOff(t *testing.T) {
 	t.Parallel()
 	j := newTestJWT(t, 0)
-	tok := mwIssue(t, j, jwtauth.Claims{Subject: "alice"})
+	tok := mwIssue(t, j, jwtauth.Claims{ClientID: mwClient, Subject: "alice"})
 	store := usersStore(&userstore.User{ID: "alice"})
 	h := jwtauth.Middleware(j, jwtauth.WithUsers(store), jwtauth.WithUserCache(0, 0))(echoPrincipal)
 	for i := range 3 {
@@ -609,7 +611,7 @@ func TestMiddlewareMemoryStore(t *testing.T) {
 		t.Fatalf("CreateUser: %v", err)
 	}
 	j := newTestJWT(t, 0)
-	tok := mwIssue(t, j, jwtauth.Claims{Subject: u.ID, IssuedAt: time.Now().Add(-10 * time.Second)})
+	tok := mwIssue(t, j, jwtauth.Claims{ClientID: mwClient, Subject: u.ID, IssuedAt: time.Now().Add(-10 * time.Second)})
 	h := jwtauth.Middleware(j, jwtauth.WithUsers(store), jwtauth.WithUserCache(0, 0))(echoPrincipal)
 	get := func() *httptest.ResponseRecorder {
 		rec := httptest.NewRecorder()
@@ -632,7 +634,7 @@ func TestMiddlewareMemoryStore(t *testing.T) {
 func TestMiddlewareServer(t *testing.T) {
 	t.Parallel()
 	j := newTestJWT(t, 0)
-	tok := mwIssue(t, j, jwtauth.Claims{Subject: "alice", Roles: []string{"admin"}})
+	tok := mwIssue(t, j, jwtauth.Claims{ClientID: mwClient, Subject: "alice", Roles: []string{"admin"}})
 	mux := http.NewServeMux()
 	mux.Handle("GET /api/me", jwtauth.Middleware(j)(echoPrincipal))
 	srv := httptest.NewServer(mux)
@@ -682,7 +684,7 @@ func TestMiddlewareServer(t *testing.T) {
 // outcomes, and passes only a request carrying the one valid token.
 func FuzzMiddleware(f *testing.F) {
 	j := newTestJWT(f, 0)
-	tok := mwIssue(f, j, jwtauth.Claims{Subject: "alice"})
+	tok := mwIssue(f, j, jwtauth.Claims{ClientID: mwClient, Subject: "alice"})
 	f.Add("Bearer "+tok, "", "", "")
 	f.Add("bearer "+tok, "Bearer "+tok, "", "")
 	f.Add("", "", "at="+tok, "access_token="+tok)
@@ -727,4 +729,115 @@ func FuzzMiddleware(f *testing.F) {
 			t.Fatalf("status = %d, want 200, 400 or 401", rec.Code)
 		}
 	})
+}
+
+// describePrincipal prints what a handler sees of p.
+func describePrincipal(p *jwtauth.Principal) string {
+	user := "-"
+	if p.User != nil {
+		user = fmt.Sprintf("%q", p.User.Roles)
+	}
+	return fmt.Sprintf("roles=%q scopes=%q aud=%q croles=%q cscope=%q extra=%d tenant=%s user=%s",
+		p.Roles, p.Scopes, p.Claims.Audience, p.Claims.Roles, p.Claims.Scope, len(p.Claims.Extra), p.Claims.Extra["tenant"], user)
+}
+
+// vandal describes the principal it gets, then overwrites and appends to
+// everything it can reach. It answers the description, and whether one of
+// its appends overwrote another of its slices.
+var vandal = http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+	p, ok := jwtauth.PrincipalFrom(r.Context())
+	if !ok {
+		http.Error(w, "no principal", http.StatusInternalServerError)
+		return
+	}
+	before := describePrincipal(p)
+	c := p.Claims
+	p.Roles[0] = "root"
+	p.Scopes[0] = "everything"
+	c.Audience[0] = "https://evil.test"
+	c.Roles[0] = "root"
+	c.Scope[0] = "everything"
+	c.Extra["tenant"][0] = '['
+	c.Extra["injected"] = json.RawMessage(`true`)
+	if p.User != nil {
+		p.User.Roles[0] = "root"
+	}
+	written := describePrincipal(p)
+	nr, ns, na, ncr, ncs := len(p.Roles), len(p.Scopes), len(c.Audience), len(c.Roles), len(c.Scope)
+	p.Roles = append(p.Roles, "appended")
+	p.Scopes = append(p.Scopes, "appended")
+	c.Audience = append(c.Audience, "appended")
+	c.Roles = append(c.Roles, "appended")
+	c.Scope = append(c.Scope, "appended")
+	p.Roles, p.Scopes, c.Audience, c.Roles, c.Scope = p.Roles[:nr], p.Scopes[:ns], c.Audience[:na], c.Roles[:ncr], c.Scope[:ncs]
+	clobbered := "no"
+	if describePrincipal(p) != written {
+		clobbered = "yes"
+	}
+	fmt.Fprintf(w, "%s clobbered=%s", before, clobbered)
+})
+
+// TestMiddlewarePrincipalIsTheRequestsOwn: what a handler writes into its
+// Principal never reaches the next request with the same token, whether
+// the verifier answers from its cache or shares one *Claims itself.
+func TestMiddlewarePrincipalIsTheRequestsOwn(t *testing.T) {
+	t.Parallel()
+	j := newTestJWT(t, 0) // cache on
+	claims := jwtauth.Claims{
+		ClientID: mwClient, Subject: "alice",
+		Audience: []string{mwAud, "https://other.test"},
+		Roles:    []string{"admin", "user"},
+		Scope:    []string{"read", "write"},
+	}
+	if err := jwtauth.SetClaim(&claims, "tenant", map[string]int{"id": 7}); err != nil {
+		t.Fatal(err)
+	}
+	tok := mwIssue(t, j, claims)
+	shared, err := j.Verify(context.Background(), tok)
+	if err != nil {
+		t.Fatal(err)
+	}
+	sharing := verifierFunc(func(context.Context, string) (*jwtauth.Claims, error) { return shared, nil })
+	alice := &userstore.User{ID: "alice", Name: "Alice", Roles: []string{"user", "editor"}}
+
+	const tokenView = `roles=["admin" "user"] scopes=["read" "write"] aud=["https://api.test" "https://other.test"] croles=["admin" "user"] cscope=["read" "write"] extra=1 tenant={"id":7}`
+	tests := []struct {
+		name string
+		mw   func(http.Handler) http.Handler
+		want string
+	}{
+		{"cached JWT", jwtauth.Middleware(j), tokenView + " user=-"},
+		{"verifier sharing its claims", jwtauth.Middleware(sharing), tokenView + " user=-"},
+		{"optional middleware", jwtauth.OptionalMiddleware(j), tokenView + " user=-"},
+		{"stored user", jwtauth.Middleware(j, jwtauth.WithUsers(usersStore(alice))),
+			`roles=["user" "editor"] scopes=["read" "write"] aud=["https://api.test" "https://other.test"] croles=["admin" "user"] cscope=["read" "write"] extra=1 tenant={"id":7} user=["user" "editor"]`},
+	}
+	for _, tc := range tests {
+		t.Run(tc.name, func(t *testing.T) { // not parallel: shared is checked after the loop
+			srv := httptest.NewServer(tc.mw(vandal))
+			t.Cleanup(srv.Close)
+			for i := range 3 {
+				req, err := http.NewRequest(http.MethodGet, srv.URL+"/api/me", nil)
+				if err != nil {
+					t.Fatal(err)
+				}
+				req.Header.Set("Authorization", "Bearer "+tok)
+				resp, err := srv.Client().Do(req)
+				if err != nil {
+					t.Fatal(err)
+				}
+				body, _ := io.ReadAll(resp.Body)
+				resp.Body.Close()
+				if resp.StatusCode != http.StatusOK {
+					t.Fatalf("request %d: status = %d, want %d (%s)", i, resp.StatusCode, http.StatusOK, body)
+				}
+				if got, want := string(body), tc.want+" clobbered=no"; got != want {
+					t.Errorf("request %d: handler saw\n%s\nwant\n%s", i, got, want)
+				}
+			}
+		})
+	}
+	if got := fmt.Sprintf("%q %q %q %s %d", shared.Audience, shared.Roles, shared.Scope, shared.Extra["tenant"], len(shared.Extra)); got != `["https://api.test" "https://other.test"] ["admin" "user"] ["read" "write"] {"id":7} 1` {
+		t.Errorf("verified claims after the handlers ran = %s", got)
+	}
 }

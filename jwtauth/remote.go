@@ -6,6 +6,7 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"mime"
 	"net"
 	"net/http"
 	"net/url"
@@ -48,12 +49,13 @@ type RemoteConfig struct {
 	// Audience: a verified token's "aud" must contain at least one of
 	// these. Required.
 	Audience []string
-	// Leeway, MaxTokenBytes, CacheSize and Now mean what they mean in
-	// [Config].
-	Leeway        time.Duration
-	MaxTokenBytes int
-	CacheSize     int
-	Now           func() time.Time
+	// Leeway, MaxTokenBytes, CacheSize, AllowMissingClientID and Now mean
+	// what they mean in [Config].
+	Leeway               time.Duration
+	MaxTokenBytes        int
+	CacheSize            int
+	AllowMissingClientID bool
+	Now                  func() time.Time
 	// HTTPClient fetches the JWKS. Nil means a client with a 10-second
 	// timeout. The client is copied; the copy refuses redirects and gets
 	// a 10-second timeout when it has none.
@@ -68,6 +70,15 @@ type RemoteConfig struct {
 	// issuer. Zero means 30 seconds; negative or under a second is
 	// refused.
 	MinRefetchInterval time.Duration
+	// OnFetchError, when not nil, is called with the error of every failed
+	// fetch that no caller receives: background refreshes and refetches
+	// for unknown key IDs ([RemoteVerifier.Refresh] and
+	// [NewRemoteVerifier] return theirs). Send it to an alert: besides an
+	// issuer that is down, it reports a JWKS that publishes private key
+	// material. It is called from the goroutine that fetched and must not
+	// block for long. Nil means such errors are only visible in the keys
+	// that stay in use.
+	OnFetchError func(error)
 }
 
 // RemoteVerifier verifies access tokens with the keys an issuer publishes at
@@ -75,23 +86,51 @@ type RemoteConfig struct {
 // implements [Verifier] with the same strict checks as [JWT], and is safe for
 // concurrent use.
 //
-// Only asymmetric keys that carry "kid" and a supported "alg" are taken from
-// the remote set, and only their public part; symmetric ("oct") keys and
-// keys for encryption are ignored. The set is refetched in the background,
-// and at most once per MinRefetchInterval when a token names an unknown key
-// ID (the issuer rotated). When a fetch fails or returns no usable key, the
-// last good set stays in use.
+// A fetched document must be a JWK Set served as application/jwk-set+json
+// or application/json. A set in which any key carries private key members
+// ("d", "p", "q", "dp", "dq", "qi", "oth", or "k" of a symmetric key) is
+// refused as a whole, with an error naming the URL and the key ID: the
+// issuer has leaked its key, and tokens signed with it prove nothing. Of
+// the other keys, only asymmetric ones that carry "kid" and a supported
+// "alg" and are meant for verification are used ("use", when present, must
+// be "sig"; "key_ops", when present, must include "verify").
+//
+// The set is refetched in the background, and at most once per
+// MinRefetchInterval when a token names an unknown key ID (the issuer
+// rotated). When a fetch fails or returns no usable key, the last good set
+// stays in use.
 type RemoteVerifier struct {
 	v          verifier
 	url        string
 	client     *http.Client
 	minRefetch time.Duration
 	now        func() time.Time
+	onError    func(error)
 	cur        atomic.Pointer[keySnapshot]
+	// last is the latest fetch, running or done. Unknown key IDs read it
+	// without a lock to decide whether to wait for it or start another.
+	last atomic.Pointer[fetchCall]
 
-	fetchMu   sync.Mutex // serialises fetches and guards the fields below
-	lastFetch time.Time
-	lastBody  []byte
+	fetchMu  sync.Mutex // serialises fetches and guards lastBody
+	lastBody []byte
+}
+
+// fetchCall is one fetch of the JWKS. done is closed when it has ended,
+// after err is set and, on success, the fetched set installed.
+type fetchCall struct {
+	started time.Time
+	done    chan struct{}
+	err     error
+}
+
+// running reports whether the fetch has not ended yet.
+func (c *fetchCall) running() bool {
+	select {
+	case <-c.done:
+		return false
+	default:
+		return true
+	}
 }
 
 var _ Verifier = (*RemoteVerifier)(nil)
@@ -147,17 +186,19 @@ func NewRemoteVerifier(ctx context.Context, cfg RemoteConfig) (*RemoteVerifier, 
 		client:     client,
 		minRefetch: cfg.MinRefetchInterval,
 		now:        now,
+		onError:    cfg.OnFetchError,
 	}
 	r.cur.Store(&keySnapshot{version: 1, keys: map[string]*Key{}})
 	r.v = verifier{
-		issuer:   cfg.Issuer,
-		audience: slices.Clone(cfg.Audience),
-		leeway:   leeway,
-		maxBytes: maxBytes,
-		now:      now,
-		cache:    newTokenCache(cfg.CacheSize),
-		snap:     r.cur.Load,
-		refetch:  r.refetchUnknown,
+		issuer:    cfg.Issuer,
+		audience:  slices.Clone(cfg.Audience),
+		leeway:    leeway,
+		maxBytes:  maxBytes,
+		anyClient: cfg.AllowMissingClientID,
+		now:       now,
+		cache:     newTokenCache(cfg.CacheSize),
+		snap:      r.cur.Load,
+		refetch:   r.refetchUnknown,
 	}
 	if err := r.Refresh(ctx); err != nil {
 		return nil, err
@@ -178,19 +219,32 @@ func isLoopback(host string) bool {
 
 // Verify checks raw as [JWT.Verify] does, with the remote keys. A token
 // naming an unknown key ID may cause a fetch of the JWKS at most once per
-// MinRefetchInterval. That fetch serves every caller: it keeps ctx's
-// values but not its cancellation, and is bounded by the HTTP client's
-// timeout. The returned *Claims must not be modified.
+// MinRefetchInterval. That fetch serves every caller: tokens with unknown
+// key IDs that arrive while it runs wait for it instead of starting
+// another, each only until its own ctx ends. The fetch keeps the values of
+// the ctx that started it but not its cancellation, and is bounded by the
+// HTTP client's timeout. The returned *Claims must not be modified.
 func (r *RemoteVerifier) Verify(ctx context.Context, raw string) (*Claims, error) {
 	return r.v.verify(ctx, raw)
 }
 
-// Refresh fetches the JWKS now, whatever the refetch interval. On failure
-// the current keys stay in use and the error is returned.
+// Refresh fetches the JWKS now, whatever the refetch interval, and waits
+// for the fetch. On failure the current keys stay in use and the error is
+// returned. Tokens with unknown key IDs that arrive meanwhile wait for this
+// fetch rather than starting their own.
 func (r *RemoteVerifier) Refresh(ctx context.Context) error {
+	c := &fetchCall{started: r.now(), done: make(chan struct{})}
+	r.last.Store(c)
+	r.run(ctx, c)
+	return c.err
+}
+
+// run performs the fetch c and ends it.
+func (r *RemoteVerifier) run(ctx context.Context, c *fetchCall) {
 	r.fetchMu.Lock()
-	defer r.fetchMu.Unlock()
-	return r.fetchLocked(ctx)
+	c.err = r.fetchLocked(ctx)
+	r.fetchMu.Unlock()
+	close(c.done)
 }
 
 func (r *RemoteVerifier) refreshLoop(ctx context.Context, every time.Duration) {
@@ -201,52 +255,78 @@ func (r *RemoteVerifier) refreshLoop(ctx context.Context, every time.Duration) {
 		case <-ctx.Done():
 			return
 		case <-t.C:
-			r.Refresh(ctx) // on failure the last good set stays
+			if err := r.Refresh(ctx); err != nil && ctx.Err() == nil {
+				r.report(err) // the last good set stays
+			}
 		}
+	}
+}
+
+func (r *RemoteVerifier) report(err error) {
+	if r.onError != nil {
+		r.onError(err)
 	}
 }
 
 // refetchUnknown is called for a token with an unknown key ID, with the
 // snapshot seen that lacked it. If a newer snapshot was installed since, it
-// returns that one; otherwise it fetches the set unless a fetch happened
-// less than minRefetch ago, and returns the current snapshot, or nil.
+// returns that one. Otherwise it joins the latest fetch if that is still
+// running or started less than minRefetch ago, or else starts a new one,
+// and waits for the fetch to end or ctx to be done; it then returns the
+// current snapshot if it differs from seen, or nil. The allowance is read
+// without a lock, so that tokens with unknown key IDs past it cost no
+// more than a failed verification.
 //
-// The fetch serves every caller and uses up the refetch budget, so it does
-// not end with the context of the request that triggered it (a client that
-// hangs up would otherwise leave a rotated key unknown until the next
-// background refresh); the client's timeout bounds it.
+// The fetch serves every caller and uses up the refetch allowance, so it
+// runs on its own goroutine and does not end with the context of the
+// request that started it (a client that hangs up would otherwise leave a
+// rotated key unknown until the next background refresh); the client's
+// timeout bounds it.
 func (r *RemoteVerifier) refetchUnknown(ctx context.Context, seen *keySnapshot) *keySnapshot {
 	if s := r.cur.Load(); s != seen {
 		return s // installed since the caller read seen
 	}
-	r.fetchMu.Lock()
-	defer r.fetchMu.Unlock()
-	if s := r.cur.Load(); s != seen {
-		return s // another caller fetched meanwhile
-	}
-	if r.now().Sub(r.lastFetch) < r.minRefetch {
-		return nil
-	}
 	if ctx == nil {
 		ctx = context.Background()
 	}
-	r.fetchLocked(context.WithoutCancel(ctx))
-	return r.cur.Load()
+	now := r.now()
+	c := r.last.Load()
+	if c == nil || (!c.running() && now.Sub(c.started) >= r.minRefetch) {
+		next := &fetchCall{started: now, done: make(chan struct{})}
+		if r.last.CompareAndSwap(c, next) {
+			go func() {
+				r.run(context.WithoutCancel(ctx), next)
+				if next.err != nil {
+					r.report(next.err)
+				}
+			}()
+		}
+		c = r.last.Load() // ours, or the one that won the race
+	}
+	select {
+	case <-c.done:
+	case <-ctx.Done():
+		return nil
+	}
+	if s := r.cur.Load(); s != seen {
+		return s
+	}
+	return nil
 }
 
-// fetchLocked fetches and installs the set. r.fetchMu must be held.
+// fetchLocked fetches and installs the set. r.fetchMu must be held. Errors
+// name the URL.
 func (r *RemoteVerifier) fetchLocked(ctx context.Context) error {
-	r.lastFetch = r.now()
 	body, err := r.get(ctx)
 	if err != nil {
-		return err
+		return fmt.Errorf("jwtauth: fetch JWKS %s: %w", r.url, err)
 	}
 	if bytes.Equal(body, r.lastBody) {
 		return nil // unchanged: keep the version, and so the token cache
 	}
 	keys, err := parseRemoteSet(body)
 	if err != nil {
-		return err
+		return fmt.Errorf("jwtauth: fetch JWKS %s: %w", r.url, err)
 	}
 	old := r.cur.Load()
 	r.cur.Store(&keySnapshot{version: old.version + 1, keys: keys})
@@ -254,46 +334,88 @@ func (r *RemoteVerifier) fetchLocked(ctx context.Context) error {
 	return nil
 }
 
+// get fetches the document. Its errors do not name the URL.
 func (r *RemoteVerifier) get(ctx context.Context) ([]byte, error) {
 	req, err := http.NewRequestWithContext(ctx, http.MethodGet, r.url, nil)
 	if err != nil {
-		return nil, fmt.Errorf("jwtauth: fetch JWKS: %w", err)
+		return nil, err
 	}
 	req.Header.Set("Accept", "application/jwk-set+json, application/json")
 	resp, err := r.client.Do(req)
 	if err != nil {
-		return nil, fmt.Errorf("jwtauth: fetch JWKS: %w", err)
+		var uerr *url.Error
+		if errors.As(err, &uerr) {
+			err = uerr.Err // the URL is named once, by the caller
+		}
+		return nil, err
 	}
 	defer resp.Body.Close()
 	if resp.StatusCode != http.StatusOK {
-		return nil, fmt.Errorf("jwtauth: fetch JWKS: status %d", resp.StatusCode)
+		return nil, fmt.Errorf("status %d", resp.StatusCode)
+	}
+	if ct := resp.Header.Get("Content-Type"); !jwksMediaType(ct) {
+		return nil, fmt.Errorf("Content-Type %.80q is not application/jwk-set+json or application/json", ct)
 	}
 	body, err := io.ReadAll(io.LimitReader(resp.Body, maxJWKSBytes+1))
 	if err != nil {
-		return nil, fmt.Errorf("jwtauth: fetch JWKS: %w", err)
+		return nil, err
 	}
 	if len(body) > maxJWKSBytes {
-		return nil, errors.New("jwtauth: fetch JWKS: document larger than 1 MiB")
+		return nil, errors.New("document larger than 1 MiB")
 	}
 	return body, nil
 }
 
-// parseRemoteSet returns the usable keys of a fetched JWK Set by ID. Keys
-// that are not usable (symmetric, for encryption, without kid or alg, with
-// an alg that does not fit the key, weak, or with a repeated kid) are
-// skipped; a set with no usable key is an error.
+// jwksMediaType reports whether a Content-Type field value names a JWK Set
+// (RFC 7517 §8.5.1) or plain JSON, with any parameters.
+func jwksMediaType(v string) bool {
+	mt, _, err := mime.ParseMediaType(v)
+	return err == nil && (mt == "application/jwk-set+json" || mt == "application/json")
+}
+
+// parseRemoteSet returns the usable keys of a fetched JWK Set by ID. A set
+// in which any key carries private key material is refused with an error
+// naming the key. Keys that are not usable (symmetric, for encryption or
+// not for verification, without kid or alg, with an alg that does not fit
+// the key, weak, unreadable, with a repeated member or with a repeated
+// kid) are skipped; a set with no usable key is an error.
 func parseRemoteSet(body []byte) (map[string]*Key, error) {
 	if !checkJSON(body) {
-		return nil, errors.New("jwtauth: fetch JWKS: not valid JSON")
+		return nil, errors.New("not valid JSON")
 	}
-	set, err := jwk.Parse(body)
-	if err != nil {
-		return nil, errors.New("jwtauth: fetch JWKS: not a JWK Set")
+	var list []byte
+	n := 0
+	err := eachMember(body, func(name, v []byte) error {
+		if string(name) == "keys" {
+			list, n = v, n+1
+		}
+		return nil
+	})
+	var objs [][]byte
+	if err == nil && n == 1 {
+		err = eachElement(list, func(v []byte) error {
+			objs = append(objs, v)
+			return nil
+		})
 	}
-	keys := make(map[string]*Key, set.Len())
+	if err != nil || n != 1 {
+		return nil, errors.New(`not a JWK Set: one "keys" array is required`)
+	}
+	for _, o := range objs {
+		if kid, member, ok := privateMember(o); ok {
+			return nil, fmt.Errorf("key %.130q carries the private key member %q: the issuer has published its private key; the set is refused", kid, member)
+		}
+	}
+	keys := make(map[string]*Key, len(objs))
 	dup := make(map[string]bool)
-	for i := range set.Len() {
-		jk, _ := set.Key(i)
+	for _, o := range objs {
+		if repeatedMember(o) {
+			continue
+		}
+		jk, err := jwk.ParseKey(o)
+		if err != nil {
+			continue
+		}
 		k, err := keyFromJWK(jk, true)
 		if err != nil {
 			continue
@@ -310,4 +432,37 @@ func parseRemoteSet(body []byte) (map[string]*Key, error) {
 		return nil, errors.New("jwtauth: fetch JWKS: no usable signing key")
 	}
 	return keys, nil
+}
+
+// privateMembers are the JWK members of private and symmetric key material
+// (RFC 7518 §6.2.2, §6.3.2, §6.4.1; RFC 8037 §2 uses "d" too).
+var privateMembers = [...]string{"d", "p", "q", "dp", "dq", "qi", "oth", "k"}
+
+// privateMember reports whether the JWK object o has a private key member,
+// and returns it with the key's "kid" ("" when it has none or o is not an
+// object).
+func privateMember(o []byte) (kid, member string, found bool) {
+	eachMember(o, func(name, v []byte) error {
+		switch n := string(name); {
+		case n == "kid":
+			kid, _ = jsonString(v)
+		case !found && slices.Contains(privateMembers[:], n):
+			member, found = n, true
+		}
+		return nil
+	})
+	return kid, member, found
+}
+
+// repeatedMember reports whether the JWK object o names a member twice,
+// which JSON parsers resolve differently.
+func repeatedMember(o []byte) bool {
+	seen := make(map[string]bool, 8)
+	return eachMember(o, func(name, _ []byte) error {
+		if seen[string(name)] {
+			return errDuplicateKey
+		}
+		seen[string(name)] = true
+		return nil
+	}) != nil
 }

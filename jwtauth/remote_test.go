@@ -4,6 +4,7 @@ import (
 	"context"
 	"encoding/json"
 	"errors"
+	"io"
 	"net/http"
 	"net/http/httptest"
 	"strings"
@@ -40,6 +41,12 @@ func newJWKSServer(t *testing.T, ks *KeySet) *jwksServer {
 
 func (s *jwksServer) answer(f func(w http.ResponseWriter)) { s.override.Store(&f) }
 
+// writeJSON answers with body as application/json.
+func writeJSON(w http.ResponseWriter, body string) {
+	w.Header().Set("Content-Type", "application/json")
+	io.WriteString(w, body)
+}
+
 func newRemoteEnv(t *testing.T) (*testEnv, *jwksServer, *RemoteVerifier) {
 	t.Helper()
 	e := newTestEnv(t, EdDSA, 0)
@@ -64,7 +71,7 @@ func TestRemoteVerifier(t *testing.T) {
 	t.Parallel()
 	ctx := context.Background()
 	e, srv, r := newRemoteEnv(t)
-	raw := e.issue(t, Claims{Subject: "alice", Roles: []string{"admin"}})
+	raw := e.issue(t, Claims{ClientID: testClient, Subject: "alice", Roles: []string{"admin"}})
 	c, err := r.Verify(ctx, raw)
 	if err != nil || c.Subject != "alice" || !c.HasRole("admin") {
 		t.Fatalf("Verify = %+v, %v", c, err)
@@ -81,7 +88,7 @@ func TestRemoteVerifierRotation(t *testing.T) {
 	t.Parallel()
 	ctx := context.Background()
 	e, srv, r := newRemoteEnv(t)
-	old := e.issue(t, Claims{Subject: "alice"})
+	old := e.issue(t, Claims{ClientID: testClient, Subject: "alice"})
 	if _, err := r.Verify(ctx, old); err != nil {
 		t.Fatal(err)
 	}
@@ -89,7 +96,7 @@ func TestRemoteVerifierRotation(t *testing.T) {
 	if err := e.keys.Rotate(mustKey(t, ES256)); err != nil {
 		t.Fatal(err)
 	}
-	fresh := e.issue(t, Claims{Subject: "bob"})
+	fresh := e.issue(t, Claims{ClientID: testClient, Subject: "bob"})
 	c, err := r.Verify(ctx, fresh)
 	if err != nil || c.Subject != "bob" {
 		t.Fatalf("Verify(token of rotated key) = %v, %v", c, err)
@@ -167,19 +174,19 @@ func TestRemoteVerifierKeepsLastGoodSet(t *testing.T) {
 			w.Header().Set("Location", "http://127.0.0.1:1/elsewhere")
 			w.WriteHeader(http.StatusFound)
 		}},
-		{"garbage", func(w http.ResponseWriter) { w.Write([]byte("<html>down</html>")) }},
-		{"empty set", func(w http.ResponseWriter) { w.Write([]byte(`{"keys":[]}`)) }},
-		{"symmetric key only", func(w http.ResponseWriter) { w.Write([]byte(`{"keys":[` + string(octJSON) + `]}`)) }},
-		{"key without alg only", func(w http.ResponseWriter) { w.Write([]byte(`{"keys":[` + string(noAlgJSON) + `]}`)) }},
+		{"garbage", func(w http.ResponseWriter) { writeJSON(w, "<html>down</html>") }},
+		{"empty set", func(w http.ResponseWriter) { writeJSON(w, `{"keys":[]}`) }},
+		{"symmetric key only", func(w http.ResponseWriter) { writeJSON(w, `{"keys":[`+string(octJSON)+`]}`) }},
+		{"key without alg only", func(w http.ResponseWriter) { writeJSON(w, `{"keys":[`+string(noAlgJSON)+`]}`) }},
 		{"oversized", func(w http.ResponseWriter) {
-			w.Write([]byte(`{"keys":[],"pad":"` + strings.Repeat("a", maxJWKSBytes) + `"}`))
+			writeJSON(w, `{"keys":[],"pad":"`+strings.Repeat("a", maxJWKSBytes)+`"}`)
 		}},
 	}
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {
 			t.Parallel()
 			e, srv, r := newRemoteEnv(t)
-			raw := e.issue(t, Claims{Subject: "alice"})
+			raw := e.issue(t, Claims{ClientID: testClient, Subject: "alice"})
 			srv.answer(tc.answer)
 			if err := r.Refresh(ctx); err == nil {
 				t.Error("Refresh: error = nil, want error")
@@ -203,28 +210,21 @@ func TestRemoteVerifierSkipsUnusableKeys(t *testing.T) {
 	noAlg, _ := jwk.FromRaw(mustKey(t, EdDSA).pub)
 	noAlg.Set(jwk.KeyIDKey, "noalg")
 	noAlgJSON, _ := json.Marshal(noAlg)
-	secret := make([]byte, 32)
-	oct, _ := jwk.FromRaw(secret)
-	oct.Set(jwk.KeyIDKey, "oct")
-	oct.Set(jwk.AlgorithmKey, "HS256")
-	octJSON, _ := json.Marshal(oct)
 	mismatch := strings.Replace(string(goodJWK), `"EdDSA"`, `"ES256"`, 1)
 	mismatch = strings.Replace(mismatch, good.ID(), "mismatch", 1)
-	keys, err := parseRemoteSet([]byte(`{"keys":[` + string(goodJWK) + `,` + string(noAlgJSON) + `,` + string(octJSON) + `,` + mismatch + `]}`))
+	repeated := strings.Replace(string(goodJWK), `{`, `{"x":"AAAA",`, 1)
+	repeated = strings.Replace(repeated, good.ID(), "repeated", 1)
+	keys, err := parseRemoteSet([]byte(`{"keys":[` + string(goodJWK) + `,` + string(noAlgJSON) + `,` + mismatch + `,` + repeated + `,"not a key",{"kty":"EC"}]}`))
 	if err != nil {
 		t.Fatal(err)
 	}
-	if len(keys) != 1 || keys[good.ID()] == nil {
-		t.Errorf("parseRemoteSet: keys = %v, want only %s", keys, good.ID())
+	if len(keys) != 1 || keys[good.ID()] == nil || keys[good.ID()].CanSign() {
+		t.Errorf("parseRemoteSet: keys = %v, want only %s, verification-only", keys, good.ID())
 	}
-	// A private JWK is reduced to its public part.
-	priv, _ := jwk.FromRaw(good.signer)
-	priv.Set(jwk.KeyIDKey, "priv")
-	priv.Set(jwk.AlgorithmKey, "EdDSA")
-	privJSON, _ := json.Marshal(priv)
-	keys, err = parseRemoteSet([]byte(`{"keys":[` + string(privJSON) + `]}`))
-	if err != nil || keys["priv"] == nil || keys["priv"].CanSign() {
-		t.Errorf("parseRemoteSet(private JWK) = %v, %v; want a verification-only key", keys, err)
+	for _, doc := range []string{`{}`, `{"keys":{}}`, `{"keys":[],"keys":[]}`, `[]`} {
+		if keys, err := parseRemoteSet([]byte(doc)); err == nil {
+			t.Errorf("parseRemoteSet(%s) = %v, want error", doc, keys)
+		}
 	}
 }
 
@@ -258,7 +258,7 @@ func TestRemoteVerifierBackgroundRefresh(t *testing.T) {
 		if err != nil {
 			t.Fatal(err)
 		}
-		old, _ := issuer.Issue(ctx, Claims{Subject: "alice"})
+		old, _ := issuer.Issue(ctx, Claims{ClientID: testClient, Subject: "alice"})
 		if _, err := r.Verify(ctx, old.Raw); err != nil {
 			t.Fatal(err)
 		}
@@ -272,7 +272,7 @@ func TestRemoteVerifierBackgroundRefresh(t *testing.T) {
 		if got := hits.Load(); got != 2 {
 			t.Errorf("fetches after one interval = %d, want 2", got)
 		}
-		fresh, _ := issuer.Issue(ctx, Claims{Subject: "bob"})
+		fresh, _ := issuer.Issue(ctx, Claims{ClientID: testClient, Subject: "bob"})
 		if _, err := r.Verify(ctx, fresh.Raw); err != nil {
 			t.Errorf("Verify(new key) after refresh: %v", err)
 		}
@@ -326,5 +326,260 @@ func TestNewRemoteVerifierErrors(t *testing.T) {
 				t.Error("NewRemoteVerifier: error = nil, want error")
 			}
 		})
+	}
+}
+
+// publicJWKJSON returns k's public JWK as JSON with kid, alg and use, and
+// the members of extra (a JSON object's inner text) added.
+func publicJWKJSON(t *testing.T, k *Key, extra string) string {
+	t.Helper()
+	b, err := publicJWK(k)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if extra == "" {
+		return string(b)
+	}
+	return "{" + extra + "," + string(b[1:])
+}
+
+func TestRemoteVerifierRefusesPrivateKeyMaterial(t *testing.T) {
+	t.Parallel()
+	leak := mustKey(t, ES256)
+	members := map[string]string{
+		"d": `"AAAA"`, "p": `"AAAA"`, "q": `"AAAA"`, "dp": `"AAAA"`, "dq": `"AAAA"`, "qi": `"AAAA"`,
+		"oth": `[{"r":"AAAA","d":"AAAA","t":"AAAA"}]`, "k": `"AAAA"`,
+	}
+	for member, value := range members {
+		t.Run(member, func(t *testing.T) {
+			t.Parallel()
+			e, srv, r := newRemoteEnv(t)
+			good := e.issue(t, Claims{ClientID: testClient, Subject: "alice"})
+			// The leaking key is the second of the set; the first is fine.
+			body := `{"keys":[` + publicJWKJSON(t, e.key, "") + `,` + publicJWKJSON(t, leak, `"`+member+`":`+value) + `]}`
+			srv.answer(func(w http.ResponseWriter) { writeJSON(w, body) })
+
+			err := r.Refresh(context.Background())
+			if err == nil {
+				t.Fatal("Refresh(set with private key material): error = nil")
+			}
+			for _, want := range []string{srv.URL, `"` + leak.ID() + `"`, `"` + member + `"`, "private key"} {
+				if !strings.Contains(err.Error(), want) {
+					t.Errorf("Refresh: error %q does not name %s", err, want)
+				}
+			}
+			if _, err := r.Verify(context.Background(), good); err != nil {
+				t.Errorf("Verify after the refused set: %v (the last good set must stay)", err)
+			}
+			if _, err := r.Verify(context.Background(), forge(t, leak, hdr(ES256, leak.ID()), payload(""))); !errors.Is(err, ErrTokenInvalid) {
+				t.Errorf("Verify(token of the leaked key): error = %v, want ErrTokenInvalid", err)
+			}
+
+			_, err = NewRemoteVerifier(t.Context(), RemoteConfig{JWKSURL: srv.URL, Issuer: testIssuer, Audience: []string{testAudience}, RefreshInterval: -1})
+			if err == nil || !strings.Contains(err.Error(), leak.ID()) || !strings.Contains(err.Error(), srv.URL) {
+				t.Errorf("NewRemoteVerifier(set with private key material): error = %v, want one naming the URL and %s", err, leak.ID())
+			}
+		})
+	}
+	t.Run("escaped member name, no kid", func(t *testing.T) {
+		t.Parallel()
+		body := `{"keys":[{"kty":"EC","crv":"P-256","x":"AAAA","y":"AAAA","\u0064":"AAAA"}]}`
+		if _, err := parseRemoteSet([]byte(body)); err == nil || !strings.Contains(err.Error(), `"d"`) {
+			t.Errorf("parseRemoteSet(escaped d) error = %v, want one naming \"d\"", err)
+		}
+	})
+	t.Run("reported from unknown-kid refetches", func(t *testing.T) {
+		t.Parallel()
+		e := newTestEnv(t, EdDSA, 0)
+		srv := newJWKSServer(t, e.keys)
+		reported := make(chan error, 1)
+		r, err := NewRemoteVerifier(t.Context(), RemoteConfig{
+			JWKSURL: srv.URL, Issuer: testIssuer, Audience: []string{testAudience}, Now: e.clock.Now,
+			RefreshInterval: -1, MinRefetchInterval: time.Minute,
+			OnFetchError: func(err error) { reported <- err },
+		})
+		if err != nil {
+			t.Fatal(err)
+		}
+		body := `{"keys":[` + publicJWKJSON(t, leak, `"d":"AAAA"`) + `]}`
+		srv.answer(func(w http.ResponseWriter) { writeJSON(w, body) })
+		e.clock.Add(2 * time.Minute)
+		if _, err := r.Verify(context.Background(), forge(t, leak, hdr(ES256, leak.ID()), payload(""))); !errors.Is(err, ErrTokenInvalid) {
+			t.Errorf("Verify(token of the leaked key): error = %v, want ErrTokenInvalid", err)
+		}
+		if err := <-reported; !strings.Contains(err.Error(), leak.ID()) {
+			t.Errorf("OnFetchError(%q), want an error naming %s", err, leak.ID())
+		}
+	})
+}
+
+func TestRemoteVerifierHonoursKeyUse(t *testing.T) {
+	t.Parallel()
+	tests := []struct {
+		name   string
+		extra  string // members added to the key; "use":"sig" is there unless replaced
+		usable bool
+	}{
+		{"use sig", ``, true},
+		{"key_ops verify", `"key_ops":["verify"]`, true},
+		{"key_ops sign and verify", `"key_ops":["sign","verify"]`, true},
+		{"key_ops sign", `"key_ops":["sign"]`, false},
+		{"key_ops encrypt", `"key_ops":["encrypt"]`, false},
+		{"key_ops empty", `"key_ops":[]`, false},
+		{"use enc", `"use":"enc"`, false},
+	}
+	for _, tc := range tests {
+		t.Run(tc.name, func(t *testing.T) {
+			t.Parallel()
+			e, srv, r := newRemoteEnv(t)
+			marked := mustKey(t, EdDSA)
+			jk := publicJWKJSON(t, marked, tc.extra)
+			if strings.Contains(tc.extra, `"use"`) {
+				jk = strings.Replace(jk, `"use":"sig"`, `"x-use":"sig"`, 1)
+			}
+			body := `{"keys":[` + publicJWKJSON(t, e.key, "") + `,` + jk + `]}`
+			srv.answer(func(w http.ResponseWriter) { writeJSON(w, body) })
+			if err := r.Refresh(context.Background()); err != nil {
+				t.Fatalf("Refresh: %v", err)
+			}
+			_, err := r.Verify(context.Background(), forge(t, marked, hdr(EdDSA, marked.ID()), payload("")))
+			if tc.usable && err != nil {
+				t.Errorf("Verify(token of the %s key): %v, want success", tc.name, err)
+			}
+			if !tc.usable && err != errUnknownKID {
+				t.Errorf("Verify(token of the %s key): error = %v, want %v", tc.name, err, errUnknownKID)
+			}
+		})
+	}
+}
+
+func TestRemoteVerifierContentType(t *testing.T) {
+	t.Parallel()
+	tests := []struct {
+		contentType string
+		ok          bool
+	}{
+		{"application/jwk-set+json", true},
+		{"application/json", true},
+		{"application/json; charset=utf-8", true},
+		{"Application/JWK-Set+JSON; charset=UTF-8", true},
+		{"", false},
+		{"text/plain", false},
+		{"text/html; charset=utf-8", false},
+		{"application/jwk+json", false},
+		{"application/x-json", false},
+		{"application/json-seq", false},
+		{"application/json, text/html", false},
+	}
+	for _, tc := range tests {
+		t.Run(tc.contentType, func(t *testing.T) {
+			t.Parallel()
+			e := newTestEnv(t, EdDSA, 0)
+			body := `{"keys":[` + publicJWKJSON(t, e.key, "") + `]}`
+			srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+				w.Header()["Content-Type"] = []string{tc.contentType} // also when empty: no sniffing
+				io.WriteString(w, body)
+			}))
+			t.Cleanup(srv.Close)
+			r, err := NewRemoteVerifier(t.Context(), RemoteConfig{JWKSURL: srv.URL, Issuer: testIssuer, Audience: []string{testAudience}, Now: e.clock.Now, RefreshInterval: -1})
+			if tc.ok {
+				if err != nil {
+					t.Fatalf("NewRemoteVerifier: %v", err)
+				}
+				if _, err := r.Verify(context.Background(), e.issue(t, Claims{ClientID: testClient, Subject: "alice"})); err != nil {
+					t.Errorf("Verify: %v", err)
+				}
+				return
+			}
+			if err == nil || !strings.Contains(err.Error(), "Content-Type") {
+				t.Errorf("NewRemoteVerifier: error = %v, want a Content-Type error", err)
+			}
+		})
+	}
+}
+
+// TestRemoteVerifierRefetchIsShared: while a refetch for an unknown key ID
+// hangs, every other token with an unknown key ID waits for that same
+// fetch, and a waiting caller whose context ends gives up at once.
+func TestRemoteVerifierRefetchIsShared(t *testing.T) {
+	t.Parallel()
+	e := newTestEnv(t, EdDSA, 0)
+	jwks := e.keys.JWKSHandler()
+	var hits atomic.Int32
+	hanging := make(chan struct{}, 100) // one value per hanging request
+	release := make(chan struct{})
+	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		if hits.Add(1) > 1 {
+			hanging <- struct{}{}
+			<-release
+		}
+		jwks.ServeHTTP(w, r)
+	}))
+	released := false
+	t.Cleanup(func() {
+		if !released {
+			close(release)
+		}
+		srv.Close()
+	})
+	r, err := NewRemoteVerifier(t.Context(), RemoteConfig{
+		JWKSURL: srv.URL, Issuer: testIssuer, Audience: []string{testAudience}, Now: e.clock.Now,
+		RefreshInterval: -1, MinRefetchInterval: time.Minute,
+		HTTPClient: &http.Client{Timeout: time.Hour}, // the fetch ends only when released
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	e.clock.Add(2 * time.Minute)
+	if err := e.keys.Rotate(mustKey(t, EdDSA)); err != nil {
+		t.Fatal(err)
+	}
+	fresh := e.issue(t, Claims{ClientID: testClient, Subject: "bob"})
+
+	const n = 20
+	results := make(chan error, n)
+	for range n {
+		go func() {
+			_, err := r.Verify(context.Background(), fresh)
+			results <- err
+		}()
+	}
+	<-hanging // the refetch has reached the issuer and hangs there
+
+	// Time passing while the fetch hangs does not let a caller start another.
+	e.clock.Add(10 * time.Minute)
+	ctx, cancel := context.WithCancel(context.Background())
+	gaveUp := make(chan error, 1)
+	go func() {
+		_, err := r.Verify(ctx, fresh)
+		gaveUp <- err
+	}()
+	cancel()
+	select {
+	case err := <-gaveUp:
+		if err != errUnknownKID {
+			t.Errorf("Verify with a cancelled context: error = %v, want %v", err, errUnknownKID)
+		}
+	case <-time.After(time.Minute): // a guard against a hang, not a speed check
+		t.Fatal("Verify with a cancelled context is still waiting for the hanging fetch")
+	}
+	select {
+	case err := <-results:
+		t.Fatalf("a caller returned (%v) before the hanging fetch ended", err)
+	default:
+	}
+
+	close(release)
+	released = true
+	for range n {
+		if err := <-results; err != nil {
+			t.Errorf("Verify(token of the new key) after the shared fetch: %v", err)
+		}
+	}
+	if got := hits.Load(); got != 2 {
+		t.Errorf("fetches = %d, want 2 (the first, and one shared refetch)", got)
+	}
+	if got := len(hanging); got != 0 {
+		t.Errorf("%d more fetches reached the issuer, want 0", got)
 	}
 }

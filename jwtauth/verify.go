@@ -24,9 +24,11 @@ type verifier struct {
 	audience []string
 	leeway   time.Duration
 	maxBytes int
-	now      func() time.Time
-	cache    *tokenCache // nil when disabled
-	snap     func() *keySnapshot
+	// anyClient accepts tokens without "client_id".
+	anyClient bool
+	now       func() time.Time
+	cache     *tokenCache // nil when disabled
+	snap      func() *keySnapshot
 	// refetch, when not nil, is called for an unknown key ID with the
 	// snapshot that lacked it; it may return a newer snapshot, or nil.
 	refetch func(ctx context.Context, seen *keySnapshot) *keySnapshot
@@ -46,11 +48,15 @@ var (
 	errAlgMismatch    = fmt.Errorf("%w: algorithm does not match the key", ErrTokenInvalid)
 	errBadTyp         = fmt.Errorf("%w: typ is not at+jwt", ErrTokenInvalid)
 	errCrit           = fmt.Errorf("%w: unsupported critical header", ErrTokenInvalid)
+	errCty            = fmt.Errorf("%w: cty header: nested tokens are not supported", ErrTokenInvalid)
 	errBadSignature   = fmt.Errorf("%w: bad signature", ErrTokenInvalid)
 	errNoExp          = fmt.Errorf("%w: no exp claim", ErrTokenInvalid)
 	errWrongIssuer    = fmt.Errorf("%w: wrong issuer", ErrTokenInvalid)
 	errWrongAudience  = fmt.Errorf("%w: wrong audience", ErrTokenInvalid)
 	errNoSubject      = fmt.Errorf("%w: no subject", ErrTokenInvalid)
+	errNoIat          = fmt.Errorf("%w: no iat claim", ErrTokenInvalid)
+	errNoJTI          = fmt.Errorf("%w: no jti claim", ErrTokenInvalid)
+	errNoClientID     = fmt.Errorf("%w: no client_id claim", ErrTokenInvalid)
 	errExpired        = fmt.Errorf("%w: exp is in the past", ErrTokenExpired)
 	errNotYetValidNbf = fmt.Errorf("%w: nbf is in the future", ErrTokenNotYetValid)
 	errNotYetValidIat = fmt.Errorf("%w: iat is in the future", ErrTokenNotYetValid)
@@ -113,8 +119,10 @@ type header struct {
 }
 
 // parseHeader reads the protected header. "crit" is refused whatever it
-// lists, since no extension is understood; "jwk", "jku", "x5u", "x5c" and
-// every other member are ignored.
+// lists, since no extension is understood, and so is "cty" whatever its
+// value: an access token's payload is its claims, never a nested token (RFC
+// 7519 §5.2, RFC 9068 §2.1). "jwk", "jku", "x5u", "x5c" and every other
+// member are ignored.
 func parseHeader(seg string) (header, error) {
 	var h header
 	data, err := decodeSegment(seg)
@@ -125,7 +133,7 @@ func parseHeader(seg string) (header, error) {
 		return h, errBadHeader
 	}
 	var seen uint8
-	crit := false
+	crit, cty := false, false
 	err = eachMember(data, func(name, v []byte) error {
 		var bit uint8
 		var dst *string
@@ -138,6 +146,9 @@ func parseHeader(seg string) (header, error) {
 			bit, dst = 4, &h.typ
 		case "crit":
 			crit = true
+			return nil
+		case "cty":
+			cty = true
 			return nil
 		default:
 			return nil
@@ -155,6 +166,9 @@ func parseHeader(seg string) (header, error) {
 	}
 	if crit {
 		return h, errCrit
+	}
+	if cty {
+		return h, errCty
 	}
 	return h, nil
 }
@@ -248,6 +262,15 @@ func (v *verifier) validate(c *Claims, now time.Time) (time.Time, error) {
 	}
 	if c.Subject == "" {
 		return time.Time{}, errNoSubject
+	}
+	if c.IssuedAt.IsZero() {
+		return time.Time{}, errNoIat
+	}
+	if c.ID == "" {
+		return time.Time{}, errNoJTI
+	}
+	if c.ClientID == "" && !v.anyClient {
+		return time.Time{}, errNoClientID
 	}
 	if !now.Before(c.ExpiresAt.Add(v.leeway)) {
 		return time.Time{}, errExpired

@@ -182,28 +182,28 @@ func TestVerifyRejects(t *testing.T) {
 		{"duplicate sub", forge(t, k, hdr(ES256, kid), payload(`"sub":"admin"`)), ErrTokenMalformed},
 		{"duplicate custom claim", forge(t, k, hdr(ES256, kid), payload(`"x":1,"x":2`)), ErrTokenMalformed},
 		{"escaped duplicate sub", forge(t, k, hdr(ES256, kid), payload(`"s\u0075b":"admin"`)), ErrTokenMalformed},
-		{"exp missing", forge(t, k, hdr(ES256, kid), fmt.Sprintf(`{"iss":%q,"sub":"a","aud":%q}`, testIssuer, testAudience)), ErrTokenInvalid},
-		{"exp zero", forge(t, k, hdr(ES256, kid), fmt.Sprintf(`{"iss":%q,"sub":"a","aud":%q,"exp":0}`, testIssuer, testAudience)), ErrTokenMalformed},
-		{"exp negative", forge(t, k, hdr(ES256, kid), fmt.Sprintf(`{"iss":%q,"sub":"a","aud":%q,"exp":-1}`, testIssuer, testAudience)), ErrTokenMalformed},
-		{"exp string date", forge(t, k, hdr(ES256, kid), fmt.Sprintf(`{"iss":%q,"sub":"a","aud":%q,"exp":"2099-01-01T00:00:00Z"}`, testIssuer, testAudience)), ErrTokenMalformed},
-		{"exp string number", forge(t, k, hdr(ES256, kid), fmt.Sprintf(`{"iss":%q,"sub":"a","aud":%q,"exp":"%d"}`, testIssuer, testAudience, exp)), ErrTokenMalformed},
-		{"exp null", forge(t, k, hdr(ES256, kid), fmt.Sprintf(`{"iss":%q,"sub":"a","aud":%q,"exp":null}`, testIssuer, testAudience)), ErrTokenMalformed},
-		{"exp huge", forge(t, k, hdr(ES256, kid), fmt.Sprintf(`{"iss":%q,"sub":"a","aud":%q,"exp":1e300}`, testIssuer, testAudience)), ErrTokenMalformed},
-		{"expired", forge(t, k, hdr(ES256, kid), fmt.Sprintf(`{"iss":%q,"sub":"a","aud":%q,"exp":%d}`, testIssuer, testAudience, now-10)), ErrTokenExpired},
-		{"expired at exactly exp plus leeway", forge(t, k, hdr(ES256, kid), fmt.Sprintf(`{"iss":%q,"sub":"a","aud":%q,"exp":%d}`, testIssuer, testAudience, now-5)), ErrTokenExpired},
+		{"exp missing", forge(t, k, hdr(ES256, kid), withProfile(fmt.Sprintf(`{"iss":%q,"sub":"a","aud":%q}`, testIssuer, testAudience))), ErrTokenInvalid},
+		{"exp zero", forge(t, k, hdr(ES256, kid), withProfile(fmt.Sprintf(`{"iss":%q,"sub":"a","aud":%q,"exp":0}`, testIssuer, testAudience))), ErrTokenMalformed},
+		{"exp negative", forge(t, k, hdr(ES256, kid), withProfile(fmt.Sprintf(`{"iss":%q,"sub":"a","aud":%q,"exp":-1}`, testIssuer, testAudience))), ErrTokenMalformed},
+		{"exp string date", forge(t, k, hdr(ES256, kid), withProfile(fmt.Sprintf(`{"iss":%q,"sub":"a","aud":%q,"exp":"2099-01-01T00:00:00Z"}`, testIssuer, testAudience))), ErrTokenMalformed},
+		{"exp string number", forge(t, k, hdr(ES256, kid), withProfile(fmt.Sprintf(`{"iss":%q,"sub":"a","aud":%q,"exp":"%d"}`, testIssuer, testAudience, exp))), ErrTokenMalformed},
+		{"exp null", forge(t, k, hdr(ES256, kid), withProfile(fmt.Sprintf(`{"iss":%q,"sub":"a","aud":%q,"exp":null}`, testIssuer, testAudience))), ErrTokenMalformed},
+		{"exp huge", forge(t, k, hdr(ES256, kid), withProfile(fmt.Sprintf(`{"iss":%q,"sub":"a","aud":%q,"exp":1e300}`, testIssuer, testAudience))), ErrTokenMalformed},
+		{"expired", forge(t, k, hdr(ES256, kid), withProfile(fmt.Sprintf(`{"iss":%q,"sub":"a","aud":%q,"exp":%d}`, testIssuer, testAudience, now-10))), ErrTokenExpired},
+		{"expired at exactly exp plus leeway", forge(t, k, hdr(ES256, kid), withProfile(fmt.Sprintf(`{"iss":%q,"sub":"a","aud":%q,"exp":%d}`, testIssuer, testAudience, now-5))), ErrTokenExpired},
 		{"nbf in future", forge(t, k, hdr(ES256, kid), payload(fmt.Sprintf(`"nbf":%d`, now+10))), ErrTokenNotYetValid},
-		{"iat in future", forge(t, k, hdr(ES256, kid), fmt.Sprintf(`{"iss":%q,"sub":"a","aud":%q,"exp":%d,"iat":%d}`, testIssuer, testAudience, exp, now+10)), ErrTokenNotYetValid},
+		{"iat in future", forge(t, k, hdr(ES256, kid), withIDs(fmt.Sprintf(`{"iss":%q,"sub":"a","aud":%q,"exp":%d,"iat":%d}`, testIssuer, testAudience, exp, now+10))), ErrTokenNotYetValid},
 		{"nbf string", forge(t, k, hdr(ES256, kid), payload(`"nbf":"1"`)), ErrTokenMalformed},
-		{"wrong issuer", forge(t, k, hdr(ES256, kid), fmt.Sprintf(`{"iss":"https://evil.example","sub":"a","aud":%q,"exp":%d}`, testAudience, exp)), ErrTokenInvalid},
-		{"issuer case differs", forge(t, k, hdr(ES256, kid), fmt.Sprintf(`{"iss":%q,"sub":"a","aud":%q,"exp":%d}`, strings.ToUpper(testIssuer), testAudience, exp)), ErrTokenInvalid},
-		{"no issuer", forge(t, k, hdr(ES256, kid), fmt.Sprintf(`{"sub":"a","aud":%q,"exp":%d}`, testAudience, exp)), ErrTokenInvalid},
-		{"wrong audience", forge(t, k, hdr(ES256, kid), fmt.Sprintf(`{"iss":%q,"sub":"a","aud":"other","exp":%d}`, testIssuer, exp)), ErrTokenInvalid},
-		{"audience array without ours", forge(t, k, hdr(ES256, kid), fmt.Sprintf(`{"iss":%q,"sub":"a","aud":["x","y"],"exp":%d}`, testIssuer, exp)), ErrTokenInvalid},
-		{"audience number", forge(t, k, hdr(ES256, kid), fmt.Sprintf(`{"iss":%q,"sub":"a","aud":1,"exp":%d}`, testIssuer, exp)), ErrTokenMalformed},
-		{"no audience", forge(t, k, hdr(ES256, kid), fmt.Sprintf(`{"iss":%q,"sub":"a","exp":%d}`, testIssuer, exp)), ErrTokenInvalid},
-		{"no subject", forge(t, k, hdr(ES256, kid), fmt.Sprintf(`{"iss":%q,"aud":%q,"exp":%d}`, testIssuer, testAudience, exp)), ErrTokenInvalid},
-		{"empty subject", forge(t, k, hdr(ES256, kid), fmt.Sprintf(`{"iss":%q,"sub":"","aud":%q,"exp":%d}`, testIssuer, testAudience, exp)), ErrTokenInvalid},
-		{"subject number", forge(t, k, hdr(ES256, kid), fmt.Sprintf(`{"iss":%q,"sub":1,"aud":%q,"exp":%d}`, testIssuer, testAudience, exp)), ErrTokenMalformed},
+		{"wrong issuer", forge(t, k, hdr(ES256, kid), withProfile(fmt.Sprintf(`{"iss":"https://evil.example","sub":"a","aud":%q,"exp":%d}`, testAudience, exp))), ErrTokenInvalid},
+		{"issuer case differs", forge(t, k, hdr(ES256, kid), withProfile(fmt.Sprintf(`{"iss":%q,"sub":"a","aud":%q,"exp":%d}`, strings.ToUpper(testIssuer), testAudience, exp))), ErrTokenInvalid},
+		{"no issuer", forge(t, k, hdr(ES256, kid), withProfile(fmt.Sprintf(`{"sub":"a","aud":%q,"exp":%d}`, testAudience, exp))), ErrTokenInvalid},
+		{"wrong audience", forge(t, k, hdr(ES256, kid), withProfile(fmt.Sprintf(`{"iss":%q,"sub":"a","aud":"other","exp":%d}`, testIssuer, exp))), ErrTokenInvalid},
+		{"audience array without ours", forge(t, k, hdr(ES256, kid), withProfile(fmt.Sprintf(`{"iss":%q,"sub":"a","aud":["x","y"],"exp":%d}`, testIssuer, exp))), ErrTokenInvalid},
+		{"audience number", forge(t, k, hdr(ES256, kid), withProfile(fmt.Sprintf(`{"iss":%q,"sub":"a","aud":1,"exp":%d}`, testIssuer, exp))), ErrTokenMalformed},
+		{"no audience", forge(t, k, hdr(ES256, kid), withProfile(fmt.Sprintf(`{"iss":%q,"sub":"a","exp":%d}`, testIssuer, exp))), ErrTokenInvalid},
+		{"no subject", forge(t, k, hdr(ES256, kid), withProfile(fmt.Sprintf(`{"iss":%q,"aud":%q,"exp":%d}`, testIssuer, testAudience, exp))), ErrTokenInvalid},
+		{"empty subject", forge(t, k, hdr(ES256, kid), withProfile(fmt.Sprintf(`{"iss":%q,"sub":"","aud":%q,"exp":%d}`, testIssuer, testAudience, exp))), ErrTokenInvalid},
+		{"subject number", forge(t, k, hdr(ES256, kid), withProfile(fmt.Sprintf(`{"iss":%q,"sub":1,"aud":%q,"exp":%d}`, testIssuer, testAudience, exp))), ErrTokenMalformed},
 		{"roles string", forge(t, k, hdr(ES256, kid), payload(`"roles":"admin"`)), ErrTokenMalformed},
 		{"roles with number", forge(t, k, hdr(ES256, kid), payload(`"roles":["admin",1]`)), ErrTokenMalformed},
 		{"scope array", forge(t, k, hdr(ES256, kid), payload(`"scope":["a"]`)), ErrTokenMalformed},
@@ -249,14 +249,14 @@ func TestVerifyAccepts(t *testing.T) {
 	}{
 		{"typ application/at+jwt", `{"alg":"EdDSA","kid":"` + kid + `","typ":"application/at+jwt"}`, payload(""), "alice"},
 		{"typ upper case", `{"alg":"EdDSA","kid":"` + kid + `","typ":"AT+JWT"}`, payload(""), "alice"},
-		{"ignored headers", `{"alg":"EdDSA","kid":"` + kid + `","typ":"at+jwt","x5c":["AAAA"],"cty":"x","jku":"https://evil.example"}`, payload(""), "alice"},
-		{"audience array", hdr(EdDSA, kid), fmt.Sprintf(`{"iss":%q,"sub":"bob","aud":["x",%q],"exp":%d}`, testIssuer, testAudience, now+60), "bob"},
-		{"fractional exp", hdr(EdDSA, kid), fmt.Sprintf(`{"iss":%q,"sub":"bob","aud":%q,"exp":%d.5}`, testIssuer, testAudience, now+60), "bob"},
-		{"expired within leeway", hdr(EdDSA, kid), fmt.Sprintf(`{"iss":%q,"sub":"bob","aud":%q,"exp":%d}`, testIssuer, testAudience, now-4), "bob"},
+		{"ignored headers", `{"alg":"EdDSA","kid":"` + kid + `","typ":"at+jwt","x5c":["AAAA"],"jku":"https://evil.example"}`, payload(""), "alice"},
+		{"audience array", hdr(EdDSA, kid), withProfile(fmt.Sprintf(`{"iss":%q,"sub":"bob","aud":["x",%q],"exp":%d}`, testIssuer, testAudience, now+60)), "bob"},
+		{"fractional exp", hdr(EdDSA, kid), withProfile(fmt.Sprintf(`{"iss":%q,"sub":"bob","aud":%q,"exp":%d.5}`, testIssuer, testAudience, now+60)), "bob"},
+		{"expired within leeway", hdr(EdDSA, kid), withProfile(fmt.Sprintf(`{"iss":%q,"sub":"bob","aud":%q,"exp":%d}`, testIssuer, testAudience, now-4)), "bob"},
 		{"nbf within leeway", hdr(EdDSA, kid), payload(fmt.Sprintf(`"nbf":%d`, now+4)), "alice"},
 		{"upper-case SUB is not sub", hdr(EdDSA, kid), payload(`"SUB":"admin"`), "alice"},
-		{"escaped string", hdr(EdDSA, kid), fmt.Sprintf(`{"iss":%q,"sub":"b\u00f6b","aud":%q,"exp":%d}`, testIssuer, testAudience, now+60), "böb"},
-		{"whitespace", hdr(EdDSA, kid), "\n { \"iss\" : \"" + testIssuer + "\" , \"sub\":\"bob\",\"aud\":\"" + testAudience + "\",\"exp\":" + fmt.Sprint(now+60) + ",\"o\":{\"a\":[1,{\"b\":\"}\"}]} } ", "bob"},
+		{"escaped string", hdr(EdDSA, kid), withProfile(fmt.Sprintf(`{"iss":%q,"sub":"b\u00f6b","aud":%q,"exp":%d}`, testIssuer, testAudience, now+60)), "böb"},
+		{"whitespace", hdr(EdDSA, kid), withProfile("\n { \"iss\" : \"" + testIssuer + "\" , \"sub\":\"bob\",\"aud\":\"" + testAudience + "\",\"exp\":" + fmt.Sprint(now+60) + ",\"o\":{\"a\":[1,{\"b\":\"}\"}]} } "), "bob"},
 	}
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {
@@ -292,13 +292,14 @@ func TestIssueErrors(t *testing.T) {
 		name string
 		c    Claims
 	}{
-		{"no subject", Claims{}},
-		{"other issuer", Claims{Subject: "a", Issuer: "https://other.example"}},
-		{"exp before iat", Claims{Subject: "a", IssuedAt: testT0, ExpiresAt: testT0.Add(-time.Minute)}},
-		{"scope with space", Claims{Subject: "a", Scope: []string{"a b"}}},
-		{"empty scope", Claims{Subject: "a", Scope: []string{""}}},
-		{"extra collides", Claims{Subject: "a", Extra: map[string]json.RawMessage{"sub": json.RawMessage(`"admin"`)}}},
-		{"extra not JSON", Claims{Subject: "a", Extra: map[string]json.RawMessage{"x": json.RawMessage(`{`)}}},
+		{"no subject", Claims{ClientID: testClient}},
+		{"no client", Claims{Subject: "a"}},
+		{"other issuer", Claims{ClientID: testClient, Subject: "a", Issuer: "https://other.example"}},
+		{"exp before iat", Claims{ClientID: testClient, Subject: "a", IssuedAt: testT0, ExpiresAt: testT0.Add(-time.Minute)}},
+		{"scope with space", Claims{ClientID: testClient, Subject: "a", Scope: []string{"a b"}}},
+		{"empty scope", Claims{ClientID: testClient, Subject: "a", Scope: []string{""}}},
+		{"extra collides", Claims{ClientID: testClient, Subject: "a", Extra: map[string]json.RawMessage{"sub": json.RawMessage(`"admin"`)}}},
+		{"extra not JSON", Claims{ClientID: testClient, Subject: "a", Extra: map[string]json.RawMessage{"x": json.RawMessage(`{`)}}},
 	}
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {
@@ -315,6 +316,7 @@ func TestIssueDefaultsAndOverrides(t *testing.T) {
 	nbf := testT0.Add(time.Second)
 	tok, err := e.jwt.Issue(context.Background(), Claims{
 		Subject:   "a",
+		ClientID:  testClient,
 		Audience:  []string{testAudience, "https://other.example"},
 		ExpiresAt: testT0.Add(time.Minute + 500*time.Millisecond),
 		NotBefore: nbf,
@@ -335,8 +337,8 @@ func TestIssueDefaultsAndOverrides(t *testing.T) {
 		t.Errorf("Verify: claims = %+v", c)
 	}
 	// A fresh jti each time.
-	t1, _ := e.jwt.Issue(context.Background(), Claims{Subject: "a"})
-	t2, _ := e.jwt.Issue(context.Background(), Claims{Subject: "a"})
+	t1, _ := e.jwt.Issue(context.Background(), Claims{ClientID: testClient, Subject: "a"})
+	t2, _ := e.jwt.Issue(context.Background(), Claims{ClientID: testClient, Subject: "a"})
 	if t1.Claims.ID == t2.Claims.ID || len(t1.Claims.ID) < 20 {
 		t.Errorf("Issue: jti %q and %q, want distinct random IDs", t1.Claims.ID, t2.Claims.ID)
 	}
@@ -462,5 +464,124 @@ func TestGenerateKeyUnsupported(t *testing.T) {
 		if k, err := GenerateKey(alg); err == nil {
 			t.Errorf("GenerateKey(%q) = %v, want error", alg, k)
 		}
+	}
+}
+
+// TestVerifyProfileClaims checks the RFC 9068 §2.2 claims every token must
+// carry, and the refusal of nested tokens (RFC 7519 §5.2).
+func TestVerifyProfileClaims(t *testing.T) {
+	t.Parallel()
+	strict := newTestEnv(t, EdDSA, 0)
+	lax, err := New(Config{Keys: strict.keys, Issuer: testIssuer, Audience: []string{testAudience}, AllowMissingClientID: true, Now: strict.clock.Now})
+	if err != nil {
+		t.Fatal(err)
+	}
+	k, kid := strict.key, strict.key.ID()
+	ctyHeader := func(cty string) string {
+		return `{"alg":"EdDSA","kid":"` + kid + `","typ":"at+jwt","cty":` + cty + `}`
+	}
+	tests := []struct {
+		name      string
+		header    string
+		payload   string
+		strictErr error // nil: verifies
+		laxErr    error // with AllowMissingClientID
+	}{
+		{"complete", hdr(EdDSA, kid), payload(""), nil, nil},
+		{"no iat", hdr(EdDSA, kid), payloadWithout([]string{"iat"}, ""), errNoIat, errNoIat},
+		{"no jti", hdr(EdDSA, kid), payloadWithout([]string{"jti"}, ""), errNoJTI, errNoJTI},
+		{"empty jti", hdr(EdDSA, kid), payloadWithout([]string{"jti"}, `"jti":""`), errNoJTI, errNoJTI},
+		{"no client_id", hdr(EdDSA, kid), payloadWithout([]string{"client_id"}, ""), errNoClientID, nil},
+		{"empty client_id", hdr(EdDSA, kid), payloadWithout([]string{"client_id"}, `"client_id":""`), errNoClientID, nil},
+		{"client in azp only", hdr(EdDSA, kid), payloadWithout([]string{"client_id"}, `"azp":"app"`), errNoClientID, nil},
+		{"no client_id, no jti", hdr(EdDSA, kid), payloadWithout([]string{"client_id", "jti"}, ""), errNoJTI, errNoJTI},
+		{"cty JWT", ctyHeader(`"JWT"`), payload(""), errCty, errCty},
+		{"cty at+jwt", ctyHeader(`"at+jwt"`), payload(""), errCty, errCty},
+		{"cty empty", ctyHeader(`""`), payload(""), errCty, errCty},
+		{"cty number", ctyHeader(`1`), payload(""), errCty, errCty},
+	}
+	for _, tc := range tests {
+		t.Run(tc.name, func(t *testing.T) {
+			raw := forge(t, k, tc.header, tc.payload)
+			for _, v := range []struct {
+				name string
+				jwt  *JWT
+				want error
+			}{{"strict", strict.jwt, tc.strictErr}, {"AllowMissingClientID", lax, tc.laxErr}} {
+				c, err := v.jwt.Verify(context.Background(), raw)
+				if err != v.want {
+					t.Errorf("%s: Verify: error = %v, want %v", v.name, err, v.want)
+				}
+				if v.want != nil && !errors.Is(err, ErrTokenInvalid) {
+					t.Errorf("%s: Verify: error = %v, want an ErrTokenInvalid", v.name, err)
+				}
+				if (c == nil) != (v.want != nil) {
+					t.Errorf("%s: Verify: claims = %+v with error %v", v.name, c, err)
+				}
+			}
+		})
+	}
+	// A refused token is not cached: verifying it again fails again.
+	raw := forge(t, k, hdr(EdDSA, kid), payloadWithout([]string{"client_id"}, ""))
+	for range 2 {
+		if _, err := strict.jwt.Verify(context.Background(), raw); err != errNoClientID {
+			t.Errorf("Verify(no client_id) again: error = %v, want %v", err, errNoClientID)
+		}
+	}
+}
+
+func TestRemoteVerifierProfileClaims(t *testing.T) {
+	t.Parallel()
+	e, srv, strict := newRemoteEnv(t)
+	lax, err := NewRemoteVerifier(t.Context(), RemoteConfig{
+		JWKSURL: srv.URL, Issuer: testIssuer, Audience: []string{testAudience},
+		Now: e.clock.Now, RefreshInterval: -1, AllowMissingClientID: true,
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	kid := e.key.ID()
+	noClient := forge(t, e.key, hdr(EdDSA, kid), payloadWithout([]string{"client_id"}, ""))
+	noIat := forge(t, e.key, hdr(EdDSA, kid), payloadWithout([]string{"iat"}, ""))
+	cty := forge(t, e.key, `{"alg":"EdDSA","kid":"`+kid+`","typ":"at+jwt","cty":"JWT"}`, payload(""))
+	tests := []struct {
+		name string
+		v    *RemoteVerifier
+		raw  string
+		want error
+	}{
+		{"strict, no client_id", strict, noClient, errNoClientID},
+		{"AllowMissingClientID, no client_id", lax, noClient, nil},
+		{"strict, no iat", strict, noIat, errNoIat},
+		{"AllowMissingClientID, no iat", lax, noIat, errNoIat},
+		{"strict, cty", strict, cty, errCty},
+		{"AllowMissingClientID, cty", lax, cty, errCty},
+	}
+	for _, tc := range tests {
+		t.Run(tc.name, func(t *testing.T) {
+			if _, err := tc.v.Verify(context.Background(), tc.raw); err != tc.want {
+				t.Errorf("Verify: error = %v, want %v", err, tc.want)
+			}
+		})
+	}
+}
+
+func TestIssueRequiresClientID(t *testing.T) {
+	t.Parallel()
+	e := newTestEnv(t, EdDSA, 0)
+	tok, err := e.jwt.Issue(context.Background(), Claims{Subject: "alice"})
+	if err == nil {
+		t.Fatalf("Issue(no ClientID) = %q, want error", tok.Raw)
+	}
+	if tok.Raw != "" {
+		t.Errorf("Issue(no ClientID): Raw = %q, want empty", tok.Raw)
+	}
+	tok, err = e.jwt.Issue(context.Background(), Claims{Subject: "alice", ClientID: "web"})
+	if err != nil {
+		t.Fatalf("Issue: %v", err)
+	}
+	c, err := e.jwt.Verify(context.Background(), tok.Raw)
+	if err != nil || c.ClientID != "web" || c.ID == "" || c.IssuedAt.IsZero() {
+		t.Errorf("Verify(issued token) = %+v, %v; want client_id web, jti and iat set", c, err)
 	}
 }
