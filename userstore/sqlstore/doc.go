@@ -1,0 +1,102 @@
+// Package sqlstore provides a [userstore.Manager] kept in a SQL database
+// through [database/sql]: SQLite (modernc.org/sqlite, pure Go) as the
+// embedded default, and PostgreSQL (github.com/jackc/pgx/v5/stdlib) for
+// several instances sharing one database.
+//
+// The store answers exactly as the in-memory store of
+// [github.com/authkit-go/authkit/userstore/memory] does, and passes the same
+// conformance suite, on both databases. The package imports no driver: the
+// caller opens the *sql.DB, with a blank import of the driver, and hands it
+// to [New] with its [Dialect]:
+//
+//	import _ "modernc.org/sqlite"
+//
+//	db, err := sql.Open("sqlite", sqlstore.SQLiteDSN("authkit.db"))
+//	…
+//	store, err := sqlstore.New(ctx, db, sqlstore.SQLite)
+//	…
+//	err = store.Migrate(ctx)
+//
+// # Schema
+//
+// The schema ships with the package as numbered migrations, one set per
+// dialect, embedded in the binary. [Store.Migrate] applies those the
+// database lacks, in one transaction, and records them in
+// authkit_schema_migrations (one row per version). It is idempotent and
+// safe to run from several processes at once, and it refuses a database
+// that a newer version of the package migrated ([ErrSchemaTooNew]). Every
+// table's name begins with "authkit_", so the schema can share a database
+// with the application's own tables.
+//
+// Users live in authkit_users, one row each. username holds the name as
+// given, username_key its [userstore.NormalizeUsername] form; a unique
+// constraint on username_key makes login names unique in the database
+// itself, so that of two instances creating one name at the same moment
+// exactly one succeeds. authkit_user_ids keeps every ID ever handed out, and
+// authkit_users.id references it: a deleted user's row goes, its ID stays,
+// and no later account can take it (IDs become the "sub" of tokens).
+//
+// Roles are a JSON array of strings in a text column: both databases store
+// it alike, it keeps the order and repetition the caller gave, and a lookup
+// reads one row without a join. Nothing queries users by role.
+//
+// Times are Unix microseconds in integer columns, read back in UTC: both
+// databases compare them exactly, and the cut-off that only moves forward
+// (TokensValidAfter) is computed in the UPDATE statement itself, so two
+// instances with different clocks never move it back. The store keeps
+// times to the microsecond, and TokensValidAfter's zero value as NULL.
+//
+// Text columns hold valid UTF-8 without NUL bytes: writes of anything else
+// are refused with [userstore.ErrInvalidUser] on both databases, because
+// PostgreSQL cannot store it. On PostgreSQL, IDs and username keys use the
+// "C" collation, so that they compare and sort byte by byte.
+//
+// # SQLite
+//
+// Open the database with the DSN that [SQLiteDSN] returns. It sets, on
+// every connection of the pool:
+//
+//   - journal_mode=WAL, so that readers and the one writer do not block
+//     each other;
+//   - busy_timeout=5000, so that a connection waits up to 5 s for a lock
+//     instead of failing at once with SQLITE_BUSY;
+//   - foreign_keys=1, which SQLite leaves off by default;
+//   - synchronous=FULL, so that a commit that returned survives a power
+//     cut, not only a crash of the process;
+//   - _txlock=immediate, so that every read-write transaction begins with
+//     BEGIN IMMEDIATE and takes the write lock at once, waiting under
+//     busy_timeout. A deferred transaction that reads and then writes has
+//     to upgrade its lock, and in WAL mode that fails with SQLITE_BUSY,
+//     without waiting, if another connection wrote in between: concurrent
+//     logins would fail.
+//
+// [New] checks the first three on one connection and refuses a database
+// without them; it cannot see _txlock, and without it the store's
+// read-then-write transactions (UpdateUser, Migrate) fail with SQLITE_BUSY
+// under concurrent writes. An in-memory database (":memory:") is refused
+// too: it has no WAL, and every connection of a pool would get a database
+// of its own. Use the memory package for a throwaway store.
+//
+// SQLite takes one writer at a time; the store keeps its write
+// transactions to a few statements, and the two lookups made on every
+// request (UserByID, UserByUsername) are prepared once per connection.
+//
+// # PostgreSQL
+//
+// Open the database through pgx's database/sql driver
+// (sql.Open("pgx", "postgres://…")). Any number of instances may share it.
+// [Store.Migrate] serialises on a transaction-scoped advisory lock keyed by
+// the current schema, so instances in different schemas of one database
+// migrate independently. Writes that read first (UpdateUser) lock the row
+// with SELECT … FOR UPDATE; the others are single statements.
+//
+// # Errors
+//
+// Lookups and writes of a missing user return errors wrapping
+// [userstore.ErrNotFound]; a username or ID taken, errors wrapping
+// [userstore.ErrDuplicate] (detected from the driver's SQLSTATE 23505 or
+// SQLite's extended constraint codes, without importing the drivers). Every
+// error begins "sqlstore: " and wraps its cause; one that a done context
+// cut short also wraps the context's error. Driver errors may carry SQL
+// details: log them, never send them to a client.
+package sqlstore
