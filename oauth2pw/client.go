@@ -11,7 +11,8 @@ import (
 	"strings"
 )
 
-// client is a registered [Client], with its secret kept as a digest.
+// client is a registered [Client], or the default client, with its secret
+// kept as a digest.
 type client struct {
 	id     string
 	public bool
@@ -19,18 +20,18 @@ type client struct {
 	scopes []string
 }
 
-// clientRegistry authenticates clients.
+// clientRegistry holds the clients a request may authenticate as.
 type clientRegistry struct {
-	byID    map[string]*client
-	require bool
-	dummy   [sha256.Size]byte // compared against for unknown IDs
+	byID  map[string]*client
+	def   *client           // the client of requests that name none; nil if one is required
+	dummy [sha256.Size]byte // compared against for unknown and public IDs
 }
 
-func newClientRegistry(clients []Client, require bool) *clientRegistry {
-	if len(clients) == 0 {
-		return nil
-	}
-	reg := &clientRegistry{byID: make(map[string]*client, len(clients)), require: require}
+// newClientRegistry returns the registry of clients. Unless require is set,
+// requests that name no client are defaultID's, a public client unless
+// clients holds one of that ID.
+func newClientRegistry(clients []Client, require bool, defaultID string) *clientRegistry {
+	reg := &clientRegistry{byID: make(map[string]*client, len(clients))}
 	reg.dummy = sha256.Sum256([]byte(rand.Text()))
 	for _, c := range clients {
 		reg.byID[c.ID] = &client{
@@ -40,7 +41,45 @@ func newClientRegistry(clients []Client, require bool) *clientRegistry {
 			scopes: cloneScopes(c.Scopes),
 		}
 	}
+	if !require {
+		reg.def = reg.byID[defaultID]
+		if reg.def == nil {
+			reg.def = &client{id: defaultID, public: true}
+		}
+	}
 	return reg
+}
+
+// lookup returns the client of id, or nil.
+func (reg *clientRegistry) lookup(id string) *client {
+	if c := reg.byID[id]; c != nil {
+		return c
+	}
+	if reg.def != nil && id == reg.def.id {
+		return reg.def
+	}
+	return nil
+}
+
+// check returns the client that id and secret authenticate, after the
+// same work whether or not id is known: a public client with an empty
+// secret, or a confidential one with its secret.
+func (reg *clientRegistry) check(id, secret string) (*client, bool) {
+	c := reg.lookup(id)
+	want := &reg.dummy
+	if c != nil && !c.public {
+		want = &c.digest
+	}
+	d := sha256.Sum256([]byte(secret))
+	match := subtle.ConstantTimeCompare(d[:], want[:]) == 1
+	switch {
+	case c == nil:
+		return nil, false
+	case c.public:
+		return c, secret == ""
+	default:
+		return c, match && secret != ""
+	}
 }
 
 func cloneScopes(s []string) []string {
@@ -54,60 +93,39 @@ func errInvalidClient() *Error {
 	return tokenError(http.StatusUnauthorized, CodeInvalidClient, descInvalidClient)
 }
 
-func errMultipleAuth() *Error {
-	return tokenError(http.StatusBadRequest, CodeInvalidRequest, descMultipleAuth)
+// clientCreds are the client credentials a request presents (RFC 6749
+// §2.3.1). Empty parameters count as omitted (§3.1).
+type clientCreds struct {
+	id, secret string
+	basic      bool // from an HTTP Basic header with a non-empty user or password
 }
 
-// authenticate returns the client that r authenticates as, or nil if it
-// names none and none is required (RFC 6749 §2.3). Credentials come from
-// an HTTP Basic header, whose user and password are form-encoded (§2.3.1),
-// or from the client_id and client_secret parameters; never both.
-func (reg *clientRegistry) authenticate(r *http.Request, form url.Values) (*client, *Error) {
-	var id, secret string
-	// Empty parameters count as omitted (RFC 6749 §3.1).
-	formID, formSecret := form.Get("client_id"), form.Get("client_secret")
+// readClientCreds returns the client credentials of r: those of an HTTP
+// Basic header, whose user and password are form-encoded (RFC 6749
+// §2.3.1), or the client_id and client_secret parameters of form; never
+// both. The empty Basic credential ("Basic Og==") counts as no header. It
+// answers 400 for two Authorization headers or for Basic beside body
+// credentials, and 401 for any other scheme or a malformed Basic value.
+func readClientCreds(r *http.Request, form url.Values) (clientCreds, *Error) {
+	cr := clientCreds{id: form.Get("client_id"), secret: form.Get("client_secret")}
 	authz := r.Header.Values("Authorization")
-	switch {
-	case len(authz) > 1:
-		return nil, errMultipleAuth()
-	case len(authz) == 1:
-		if formID != "" || formSecret != "" {
-			return nil, errMultipleAuth()
-		}
-		var ok bool
-		if id, secret, ok = parseBasic(authz[0]); !ok {
-			return nil, errInvalidClient()
-		}
+	switch len(authz) {
+	case 0:
+		return cr, nil
+	case 1:
 	default:
-		id, secret = formID, formSecret
-		if secret != "" && id == "" {
-			return nil, errInvalidClient()
-		}
+		return clientCreds{}, badRequest(descRepeatedAuthz)
 	}
-	hasSecret := secret != ""
-	if id == "" {
-		if reg.require {
-			return nil, errInvalidClient()
-		}
-		return nil, nil
+	id, secret, ok := parseBasic(authz[0])
+	switch {
+	case !ok:
+		return clientCreds{}, errInvalidClient()
+	case id == "" && secret == "":
+		return cr, nil
+	case cr.id != "" || cr.secret != "":
+		return clientCreds{}, badRequest(descMultipleAuth)
 	}
-	c := reg.byID[id]
-	if c == nil {
-		d := sha256.Sum256([]byte(secret))
-		subtle.ConstantTimeCompare(d[:], reg.dummy[:])
-		return nil, errInvalidClient()
-	}
-	if c.public {
-		if hasSecret {
-			return nil, errInvalidClient()
-		}
-		return c, nil
-	}
-	d := sha256.Sum256([]byte(secret))
-	if subtle.ConstantTimeCompare(d[:], c.digest[:]) != 1 || !hasSecret {
-		return nil, errInvalidClient()
-	}
-	return c, nil
+	return clientCreds{id: id, secret: secret, basic: true}, nil
 }
 
 // parseBasic decodes an HTTP Basic Authorization header value and

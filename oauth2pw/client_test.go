@@ -20,9 +20,9 @@ func TestClientAuthentication(t *testing.T) {
 	const webID, appID = "web", "mobile app/2" // appID needs form-encoding in Basic
 	mk := func(require bool) *env {
 		return newEnv(t, func(e *env, c *Config) {
-			c.Clients = []Client{
-				{ID: webID},
-				{ID: appID, Secret: secret, Scopes: []string{"user"}},
+			c.Clients = []Client{{ID: webID}, {ID: appID, Secret: secret}}
+			if require {
+				c.Clients[1].Scopes = []string{"user"}
 			}
 			c.RequireClient = require
 			c.Realm = "authkit"
@@ -40,7 +40,11 @@ func TestClientAuthentication(t *testing.T) {
 		code       string
 		wantClient string
 	}{
-		{"no client, optional", optional, nil, nil, 200, "", ""},
+		{"no client, optional", optional, nil, nil, 200, "", defaultClientID},
+		{"empty Basic, optional", optional, nil, []string{"Basic Og=="}, 200, "", defaultClientID},
+		{"empty Basic, required", required, nil, []string{"Basic Og=="}, 401, CodeInvalidClient, ""},
+		{"default client by client_id, optional", optional, []string{"client_id", defaultClientID}, nil, 200, "", defaultClientID},
+		{"default client by client_id, required", required, []string{"client_id", defaultClientID}, nil, 401, CodeInvalidClient, ""},
 		{"no client, required", required, nil, nil, 401, CodeInvalidClient, ""},
 		{"public client by client_id", required, []string{"client_id", webID}, nil, 200, "", webID},
 		{"public client by Basic, empty secret", required, nil, []string{basic(webID, "")}, 200, "", webID},
@@ -106,6 +110,7 @@ func TestClientScopes(t *testing.T) {
 	secret := rand.Text()
 	e := newEnv(t, func(e *env, c *Config) {
 		c.Clients = []Client{{ID: "app", Secret: secret, Scopes: []string{"user"}}}
+		c.RequireClient = true
 		c.DefaultScopes = []string{"admin", "user"}
 	})
 	r := newPost(login(e.alice.Username, e.alice.password, "scope", "admin").Encode())
@@ -117,23 +122,6 @@ func TestClientScopes(t *testing.T) {
 	r.Header.Set("Authorization", basic("app", secret))
 	if b := decodeSuccess(t, do(e.h, r)); b.Scope != "user" {
 		t.Errorf("defaults through a user-only client: scope = %q, want user", b.Scope)
-	}
-}
-
-// TestClientsOffIgnoresCredentials checks that without Clients, client
-// parameters and Authorization headers change nothing.
-func TestClientsOffIgnoresCredentials(t *testing.T) {
-	t.Parallel()
-	e := newEnv(t, nil)
-	r := newPost(login(e.bob.Username, e.bob.password, "client_id", "x", "client_secret", "y").Encode())
-	r.Header.Set("Authorization", "Bearer whatever")
-	b := decodeSuccess(t, do(e.h, r))
-	c, err := e.tokens.Verify(context.Background(), b.AccessToken)
-	if err != nil {
-		t.Fatal(err)
-	}
-	if c.ClientID != "" {
-		t.Errorf("client_id claim = %q, want none", c.ClientID)
 	}
 }
 

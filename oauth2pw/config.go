@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"log/slog"
 	"net/netip"
+	"runtime"
 	"strings"
 	"time"
 
@@ -19,6 +20,8 @@ const (
 	defaultMaxBodyBytes = 4 << 10
 	minMaxBodyBytes     = 512
 	defaultRealm        = "token"
+	defaultClientID     = "authkit"
+	defaultHashWait     = 2 * time.Second
 	minClientSecretLen  = 16
 )
 
@@ -32,9 +35,14 @@ type Config struct {
 	// Hasher verifies passwords. Required, and it must be able to hash:
 	// NewHandler hashes a random password with it once, so that a login
 	// for an unknown user verifies against a hash of the current algorithm
-	// and takes as long as one for a known user. If it implements
-	// [userstore.ContextHasher], the request's context bounds the wait for
-	// a hashing slot. [userstore.NewHasher] returns the right one.
+	// and takes as long as one for a known user. The Handler runs at most
+	// MaxConcurrentHashes of its hashes at once. A verification that the
+	// limiter has admitted runs to its end even if the client hangs up: a
+	// [userstore.ContextHasher] gets the request's context without its
+	// cancellation, so keep MaxConcurrentHashes no higher than such a
+	// hasher's own bound (as the defaults of both are) and it never waits
+	// for one of its own slots. [userstore.NewHasher] returns the right
+	// one.
 	Hasher userstore.PasswordHasher
 	// Tokens issues the access tokens. Required.
 	Tokens jwtauth.Issuer
@@ -52,6 +60,19 @@ type Config struct {
 	// with Policy.MaxBytes.
 	MaxBodyBytes int64
 
+	// MaxConcurrentHashes is the number of logins that may hold a hashing
+	// slot at once, from the throttle check through the user lookup and
+	// the password verification to the rehash after a successful login,
+	// so that a burst of logins never runs unbounded concurrent hashes
+	// whatever the Hasher. Zero means runtime.GOMAXPROCS(0), as hashing is
+	// CPU-bound; negative values are refused.
+	MaxConcurrentHashes int
+	// HashWait is how long a login waits for a hashing slot. Past it the
+	// endpoint answers 503 temporarily_unavailable with Retry-After: 1,
+	// and the attempt is not counted against the user or the address.
+	// Zero means 2 seconds; negative values are refused.
+	HashWait time.Duration
+
 	// RoleScopes maps a role to the scopes its holders may be granted: a
 	// user may have the union of the scopes of their roles. Nil means that
 	// each role grants the one scope of the same name (role "admin" may
@@ -62,14 +83,32 @@ type Config struct {
 	// a scope gets a token without one.
 	DefaultScopes []string
 
-	// Clients lists the OAuth clients that may use the endpoint. Empty
-	// means client authentication is off: client_id, client_secret and
-	// Authorization headers are ignored and tokens carry no client_id.
+	// Clients lists the OAuth clients that may use the endpoint. Client
+	// credentials that a request presents are always authenticated, with
+	// or without Clients: a client_id, an HTTP Basic header or a
+	// client_secret that names no client of Clients (nor DefaultClientID)
+	// answers 401 invalid_client, and so does an Authorization header of
+	// any scheme other than Basic. The empty Basic credential (user and
+	// password both empty, "Basic Og==") counts as none. Empty means that
+	// every request naming no client logs in as DefaultClientID.
+	//
+	// A client with Scopes needs RequireClient: otherwise a request could
+	// leave out client_id and escape the client's limit, so NewHandler
+	// refuses that config.
 	Clients []Client
-	// RequireClient refuses requests that do not name a client (401
-	// invalid_client). It needs Clients; false lets requests without
-	// client credentials through with no client_id in the token.
+	// RequireClient refuses requests that do not name a client of Clients
+	// (401 invalid_client); DefaultClientID is then never used. It needs
+	// Clients; false lets requests without client credentials through as
+	// DefaultClientID.
 	RequireClient bool
+	// DefaultClientID is the client_id claim of tokens issued to requests
+	// that name no client (RFC 9068 makes the claim required). A request
+	// may also name it with client_id alone, or with HTTP Basic and an
+	// empty password, as a public client. It follows the grammar of
+	// [Client.ID], and it may be the ID of a public client of Clients (whose
+	// Scopes must then be nil, as RequireClient is false), but not of a
+	// confidential one. Empty means "authkit".
+	DefaultClientID string
 	// Realm is the realm of the Basic challenge sent with invalid_client.
 	// Empty means "token". It must not contain '"' or '\'.
 	Realm string
@@ -77,9 +116,9 @@ type Config struct {
 	// Throttle tunes the in-memory limiter used when Limiter is nil. Its
 	// zero value gives the defaults documented on [ThrottlePolicy].
 	Throttle ThrottlePolicy
-	// Limiter counts failed logins and decides when to answer 429. Nil
-	// means an in-memory limiter configured by Throttle, local to this
-	// Handler.
+	// Limiter counts failed logins and failed client authentications and
+	// decides when to answer 429. Nil means an in-memory limiter
+	// configured by Throttle, local to this Handler.
 	Limiter Limiter
 	// InsecureNoThrottle turns throttling off, leaving the endpoint open to
 	// password guessing at the speed of the hasher. Only for tests and
@@ -88,7 +127,10 @@ type Config struct {
 	// TrustedProxies names the reverse proxies whose X-Forwarded-For
 	// header is believed. A request whose connection comes from one of
 	// them is counted against the right-most X-Forwarded-For address that
-	// is not itself a trusted proxy. Nil means the connection's address
+	// is not itself a trusted proxy. A prefix of length zero (0.0.0.0/0,
+	// ::/0) is refused: it would make every client a trusted proxy and let
+	// anyone choose the address they are counted against. Nil means the
+	// connection's address
 	// always counts and X-Forwarded-For is ignored. A connection without
 	// an IP address (a Unix socket) counts as the zero Addr, so all such
 	// clients share one address count and one client's failures delay
@@ -97,10 +139,13 @@ type Config struct {
 	TrustedProxies []netip.Prefix
 
 	// Logger receives an event for every successful, failed and throttled
-	// login: the normalised username, user ID, client, address and, for
-	// failures, the reason (unknown_user, bad_password, disabled,
-	// password_too_long, unreadable_hash); never the password or the
-	// token. Users sometimes type a password into the username field, so
+	// login, and for logins refused for want of a hashing slot: the
+	// normalised username, user ID, client, address and, for failures,
+	// the reason (unknown_user, bad_password, disabled, password_too_long,
+	// unreadable_hash); never the password or the token. Failed and
+	// throttled client authentications are logged with the address and,
+	// for failures, the reason (no_client, secret_without_id, bad_client),
+	// never the client_id or secret presented. Users sometimes type a password into the username field, so
 	// keep these logs as private as other credentials-adjacent data. Nil
 	// means no logging.
 	Logger *slog.Logger
@@ -114,14 +159,15 @@ type Config struct {
 // without is public and names itself with client_id alone.
 type Client struct {
 	// ID is the client_id. It must not be empty or contain ':' (the Basic
-	// separator) or control characters.
+	// separator) or characters outside printable ASCII and space.
 	ID string
 	// Secret is the client secret of a confidential client: at least 16
 	// bytes, from a random generator. It is compared in constant time.
 	// Empty means a public client.
 	Secret string
 	// Scopes, if not nil, limits the scopes tokens issued to this client
-	// may carry, whatever the user may have.
+	// may carry, whatever the user may have. It needs
+	// [Config.RequireClient].
 	Scopes []string
 }
 
@@ -161,10 +207,27 @@ func (c Config) validate() (Config, error) {
 	if err := checkScopes(c.DefaultScopes); err != nil {
 		errs = append(errs, fmt.Errorf("DefaultScopes: %w", err))
 	}
+	switch {
+	case c.MaxConcurrentHashes == 0:
+		c.MaxConcurrentHashes = runtime.GOMAXPROCS(0)
+	case c.MaxConcurrentHashes < 0:
+		errs = append(errs, fmt.Errorf("MaxConcurrentHashes %d is negative", c.MaxConcurrentHashes))
+	}
+	switch {
+	case c.HashWait == 0:
+		c.HashWait = defaultHashWait
+	case c.HashWait < 0:
+		errs = append(errs, fmt.Errorf("HashWait %v is negative", c.HashWait))
+	}
+	if c.DefaultClientID == "" {
+		c.DefaultClientID = defaultClientID
+	} else if !validClientID(c.DefaultClientID) {
+		errs = append(errs, errors.New("DefaultClientID: invalid ID"))
+	}
 	seen := make(map[string]bool, len(c.Clients))
 	for i, cl := range c.Clients {
 		switch {
-		case cl.ID == "" || !isVisibleASCIIOrSpace(cl.ID) || strings.IndexByte(cl.ID, ':') >= 0:
+		case !validClientID(cl.ID):
 			errs = append(errs, fmt.Errorf("Clients[%d]: invalid ID", i))
 		case seen[cl.ID]:
 			errs = append(errs, fmt.Errorf("Clients[%d]: duplicate ID %q", i, cl.ID))
@@ -174,6 +237,12 @@ func (c Config) validate() (Config, error) {
 		seen[cl.ID] = true
 		if err := checkScopes(cl.Scopes); err != nil {
 			errs = append(errs, fmt.Errorf("Clients[%d].Scopes: %w", i, err))
+		}
+		if cl.Scopes != nil && !c.RequireClient {
+			errs = append(errs, fmt.Errorf("Clients[%d] has Scopes but RequireClient is false: a request without client_id would escape them", i))
+		}
+		if cl.ID == c.DefaultClientID && cl.Secret != "" {
+			errs = append(errs, fmt.Errorf("Clients[%d]: DefaultClientID names a confidential client", i))
 		}
 	}
 	if c.RequireClient && len(c.Clients) == 0 {
@@ -193,8 +262,11 @@ func (c Config) validate() (Config, error) {
 		}
 	}
 	for i, p := range c.TrustedProxies {
-		if !p.IsValid() {
+		switch {
+		case !p.IsValid():
 			errs = append(errs, fmt.Errorf("TrustedProxies[%d] is not a valid prefix", i))
+		case p.Bits() == 0:
+			errs = append(errs, fmt.Errorf("TrustedProxies[%d] %v trusts every address", i, p))
 		}
 	}
 	if c.Logger == nil {
@@ -207,6 +279,12 @@ func (c Config) validate() (Config, error) {
 		return c, fmt.Errorf("oauth2pw: invalid config: %w", err)
 	}
 	return c, nil
+}
+
+// validClientID reports whether id may be a client_id: not empty, printable
+// ASCII or space, and no ':'.
+func validClientID(id string) bool {
+	return id != "" && isVisibleASCIIOrSpace(id) && strings.IndexByte(id, ':') < 0
 }
 
 // isVisibleASCIIOrSpace reports whether s holds only %x20-7E.

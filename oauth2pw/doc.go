@@ -18,8 +18,12 @@
 // read through [http.MaxBytesReader] before any parsing. It reads
 // grant_type (which must be "password"), username, password, and the
 // optional scope, client_id and client_secret; each may appear at most once
-// (RFC 6749 §3.2), other parameters are ignored, and the URL's query string
-// is never read.
+// (RFC 6749 §3.2) and other parameters are ignored. A token request
+// parameter in the URL's query string (those, and refresh_token) is
+// refused even beside a valid body: in a URL it has already reached access
+// logs, and refusing tells the client to fix it. A username or password
+// that is not UTF-8, or that holds a control character other than TAB
+// (C0, DEL, C1), is refused before any lookup or hash.
 //
 // A successful login answers 200 with
 //
@@ -31,13 +35,22 @@
 //
 //	wrong password, unknown or disabled user   400 invalid_grant
 //	missing or repeated parameter, not a form  400 invalid_request
+//	parameter in the query string              400 invalid_request
+//	control character or bad UTF-8 in the
+//	username or password                       400 invalid_request
+//	two Authorization headers, or Basic
+//	beside client_id or client_secret          400 invalid_request
 //	grant_type other than "password"           400 unsupported_grant_type
 //	scope the user or client may not have      400 invalid_scope
-//	bad client credentials                     401 invalid_client, WWW-Authenticate: Basic
+//	bad client credentials, credentials of no
+//	known client, a scheme other than Basic    401 invalid_client, WWW-Authenticate: Basic
 //	body over the size cap                     413 invalid_request
 //	method other than POST                     405 invalid_request, Allow: POST
-//	too many failed logins                     429 slow_down, Retry-After
+//	too many failed logins or client
+//	authentications                            429 slow_down, Retry-After
 //	store, hasher or issuer failure            500 server_error
+//	no hashing slot within HashWait, or the
+//	request's context ended                    503 temporarily_unavailable, Retry-After
 //
 // Every answer, success or error, carries Cache-Control: no-store and
 // Pragma: no-cache.
@@ -61,20 +74,41 @@
 // Failed logins are counted per (username, client address) pair, per address
 // and per username; past a limit, attempts wait a delay that doubles with
 // each failure, up to a cap, and are answered 429 before any hashing, even
-// when the password is right. See [ThrottlePolicy] for the in-memory
-// default and [Limiter] to share counts between instances. Behind a
-// reverse proxy, name it in [Config.TrustedProxies], or every client counts
-// as the proxy's address.
+// when the password is right. Failed client authentications are counted
+// the same way, per client_id. The limiter sees a keyed digest of the
+// password or client secret ([ThrottleKey].Secret), never the secret, so
+// that it can count a retried failure once. See [ThrottlePolicy] for the
+// in-memory default and [Limiter] to share counts between instances.
+// Behind a reverse proxy, name it in [Config.TrustedProxies], or every
+// client counts as the proxy's address.
+//
+// # Resource limits
+//
+// A login holds one of [Config.MaxConcurrentHashes] hashing slots (by
+// default one per CPU) from its throttle check to the end of its password
+// verification. A login that cannot get one within [Config.HashWait] (2
+// seconds by default) is answered 503 temporarily_unavailable with
+// Retry-After, and nothing is counted against the user. A request whose
+// context has ended (the client hung up) before the throttle check costs
+// no hash and counts nothing; once admitted, a verification runs to its
+// end.
 //
 // # Scopes and clients
 //
 // A requested scope must be a subset of what the user may have: by default,
 // the scopes named like the user's roles; see [Config.RoleScopes]. A
 // request without a scope gets [Config.DefaultScopes]. Client
-// authentication is optional ([Config.Clients]): public clients name
-// themselves with client_id; confidential clients authenticate with HTTP
-// Basic or with client_id and client_secret in the form, never both. The
-// token's client_id claim records the client.
+// authentication is optional ([Config.Clients], [Config.RequireClient]):
+// public clients name themselves with client_id; confidential clients
+// authenticate with HTTP Basic or with client_id and client_secret in the
+// form, never both. Credentials that a request presents are always
+// checked, with or without Clients: a client_id, Basic header or
+// client_secret naming no known client is refused, and so is a Bearer or
+// other non-Basic Authorization header. The empty Basic credential
+// "Basic Og==", which Swagger UI and golang.org/x/oauth2 send when no
+// client is set, counts as none. Every token carries a client_id claim
+// (RFC 9068): the client's, or [Config.DefaultClientID] ("authkit" by
+// default) for a request that names none.
 //
 // # Rehash on login
 //

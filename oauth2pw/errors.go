@@ -12,10 +12,13 @@ import (
 // error responses.
 const (
 	// CodeInvalidRequest: a parameter is missing, repeated or malformed,
-	// the body is not a form or is too large, or the method is not POST.
+	// sent in the URL's query string, or carries characters that are not
+	// allowed; the body is not a form or is too large; the method is not
+	// POST; or the request authenticates its client twice.
 	CodeInvalidRequest = "invalid_request"
-	// CodeInvalidClient: client authentication failed (401, with a Basic
-	// challenge).
+	// CodeInvalidClient: client authentication failed, the presented
+	// client credentials name no known client, or the Authorization header
+	// is not HTTP Basic (401, with a Basic challenge).
 	CodeInvalidClient = "invalid_client"
 	// CodeInvalidGrant: the username or password is wrong, the user is
 	// unknown or disabled. The three cases are one answer.
@@ -25,10 +28,17 @@ const (
 	// CodeInvalidScope: the requested scope is malformed or more than the
 	// user or client may have.
 	CodeInvalidScope = "invalid_scope"
-	// CodeSlowDown: too many failed logins; the answer is 429 with a
-	// Retry-After header. RFC 6749 defines no code for throttling; this one
-	// is borrowed from the device grant (RFC 8628 §3.5).
+	// CodeSlowDown: too many failed logins or client authentications; the
+	// answer is 429 with a Retry-After header. RFC 6749 defines no code for
+	// throttling; this one is borrowed from the device grant (RFC 8628
+	// §3.5).
 	CodeSlowDown = "slow_down"
+	// CodeTemporarilyUnavailable: no hashing slot came free within
+	// [Config.HashWait], or the request's context ended before the login
+	// was attempted; the answer is 503 with a Retry-After header and
+	// nothing is counted against the user. The code is the one RFC 6749
+	// §4.1.2.1 defines for the authorization endpoint.
+	CodeTemporarilyUnavailable = "temporarily_unavailable"
 	// CodeServerError: the store, the hasher or the token issuer failed
 	// (500). The cause is logged, never sent.
 	CodeServerError = "server_error"
@@ -38,20 +48,25 @@ const (
 // characters RFC 6749 §5.2 allows (%x20-21 / %x23-5B / %x5D-7E), so none
 // needs escaping, and none echoes the request or a library error.
 const (
-	descMethod        = "The token endpoint accepts only POST"
-	descContentType   = "The request body must be application/x-www-form-urlencoded"
-	descBodyTooLarge  = "The request body is too large"
-	descMalformedBody = "The request body is not a valid form"
-	descRepeatedParam = "A request parameter was sent more than once"
-	descMissingGrant  = "The grant_type parameter is required"
-	descUnsupported   = "Only the password grant type is supported"
-	descMissingCreds  = "The username and password parameters are required"
-	descMultipleAuth  = "More than one client authentication method was used"
-	descInvalidClient = "Client authentication failed"
-	descInvalidGrant  = "The username or password is incorrect"
-	descInvalidScope  = "The requested scope is invalid or not allowed"
-	descThrottled     = "Too many failed login attempts, retry later"
-	descServerError   = "The server could not complete the request"
+	descMethod          = "The token endpoint accepts only POST"
+	descContentType     = "The request body must be application/x-www-form-urlencoded"
+	descBodyTooLarge    = "The request body is too large"
+	descMalformedBody   = "The request body is not a valid form"
+	descRepeatedParam   = "A request parameter was sent more than once"
+	descMissingGrant    = "The grant_type parameter is required"
+	descUnsupported     = "Only the password grant type is supported"
+	descMissingCreds    = "The username and password parameters are required"
+	descMultipleAuth    = "More than one client authentication method was used"
+	descRepeatedAuthz   = "The Authorization header was sent more than once"
+	descQueryParams     = "Token request parameters must be sent in the request body, not in the URL"
+	descBadChars        = "The username or password contains characters that are not allowed"
+	descInvalidClient   = "Client authentication failed"
+	descInvalidGrant    = "The username or password is incorrect"
+	descInvalidScope    = "The requested scope is invalid or not allowed"
+	descThrottled       = "Too many failed login attempts, retry later"
+	descClientThrottled = "Too many failed client authentication attempts, retry later"
+	descBusy            = "The server is busy, retry later"
+	descServerError     = "The server could not complete the request"
 )
 
 // Error is an RFC 6749 §5.2 error response of the token endpoint. Its Code
@@ -110,7 +125,7 @@ func setNoStore(h http.Header) {
 
 // writeTokenError writes e as the response: its status, the cache headers,
 // the header its status calls for (Allow on 405, a Basic challenge naming
-// realm on 401, Retry-After in whole seconds on 429) and the JSON body
+// realm on 401, Retry-After in whole seconds on 429 and 503) and the JSON body
 // {"error", "error_description"}. It is the only writer of error answers.
 func writeTokenError(w http.ResponseWriter, realm string, e *Error) {
 	h := w.Header()
@@ -125,7 +140,7 @@ func writeTokenError(w http.ResponseWriter, realm string, e *Error) {
 		h.Set("Allow", http.MethodPost)
 	case http.StatusUnauthorized:
 		h.Set("WWW-Authenticate", `Basic realm="`+realm+`", charset="UTF-8"`)
-	case http.StatusTooManyRequests:
+	case http.StatusTooManyRequests, http.StatusServiceUnavailable:
 		h.Set("Retry-After", strconv.FormatInt(retryAfterSeconds(e.retryAfter), 10))
 	}
 	w.WriteHeader(status)

@@ -16,7 +16,8 @@ func TestDescriptionCharset(t *testing.T) {
 		descMethod, descContentType, descBodyTooLarge, descMalformedBody,
 		descRepeatedParam, descMissingGrant, descUnsupported, descMissingCreds,
 		descMultipleAuth, descInvalidClient, descInvalidGrant, descInvalidScope,
-		descThrottled, descServerError,
+		descThrottled, descServerError, descRepeatedAuthz, descQueryParams,
+		descBadChars, descClientThrottled, descBusy,
 	}
 	seen := map[string]bool{}
 	for _, d := range descs {
@@ -30,7 +31,7 @@ func TestDescriptionCharset(t *testing.T) {
 			}
 		}
 	}
-	codes := []string{CodeInvalidRequest, CodeInvalidClient, CodeInvalidGrant, CodeUnsupportedGrantType, CodeInvalidScope, CodeSlowDown, CodeServerError}
+	codes := []string{CodeInvalidRequest, CodeInvalidClient, CodeInvalidGrant, CodeUnsupportedGrantType, CodeInvalidScope, CodeSlowDown, CodeServerError, CodeTemporarilyUnavailable}
 	for _, c := range codes {
 		for i := 0; i < len(c); i++ {
 			if b := c[i]; b < 0x20 || b > 0x7e || b == '"' || b == '\\' {

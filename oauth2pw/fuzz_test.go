@@ -10,8 +10,8 @@ import (
 	"github.com/authkit-go/authkit/jwtauth"
 )
 
-// FuzzHandler sends arbitrary bodies, content types and Authorization
-// headers to the endpoint. Property: no panic, a status from the error
+// FuzzHandler sends arbitrary bodies, content types, Authorization
+// headers and query strings to the endpoint. Property: no panic, a status from the error
 // table, the cache headers, and a JSON body with an "error" member on
 // every error.
 func FuzzHandler(f *testing.F) {
@@ -20,17 +20,21 @@ func FuzzHandler(f *testing.F) {
 		c.MaxBodyBytes = 1024
 	})
 	form := "application/x-www-form-urlencoded"
-	f.Add(form, "", login(e.alice.Username, e.alice.password).Encode())
-	f.Add(form, "", login(e.bob.Username, "wrong", "scope", "user admin").Encode())
-	f.Add(form, basic("app", "0123456789abcdef0123"), login(e.bob.Username, e.bob.password).Encode())
-	f.Add(form+"; charset=utf-8", "Basic Og==", "grant_type=password&grant_type=password")
-	f.Add(form, "", "grant_type=password&username=%zz&password=;")
-	f.Add(form, "", "grant_type=password&username=a&password=b&client_id=web&scope=%22")
-	f.Add("application/json", "", `{"grant_type":"password"}`)
-	f.Add(form, "Bearer x", strings.Repeat("a=b&", 300))
+	f.Add(form, "", login(e.alice.Username, e.alice.password).Encode(), "")
+	f.Add(form, "", login(e.bob.Username, "wrong", "scope", "user admin").Encode(), "")
+	f.Add(form, basic("app", "0123456789abcdef0123"), login(e.bob.Username, e.bob.password).Encode(), "")
+	f.Add(form+"; charset=utf-8", "Basic Og==", "grant_type=password&grant_type=password", "")
+	f.Add(form, "Basic Og==", login(e.bob.Username, e.bob.password, "client_id", "authkit").Encode(), "x=1")
+	f.Add(form, "", "grant_type=password&username=%zz&password=;", "pass%77ord=%zz")
+	f.Add(form, "", "grant_type=password&username=a%0D%0A&password=b%C2%85", "")
+	f.Add(form, "", "grant_type=password&username=a&password=b&client_id=web&scope=%22", "")
+	f.Add(form, "", "grant_type=password&username=a&password=b&client_secret=x", "refresh_token")
+	f.Add("application/json", "", `{"grant_type":"password"}`, "")
+	f.Add(form, "Bearer x", strings.Repeat("a=b&", 300), "")
 	allowed := map[int]bool{200: true, 400: true, 401: true, 413: true, 429: true}
-	f.Fuzz(func(t *testing.T, contentType, authz, body string) {
+	f.Fuzz(func(t *testing.T, contentType, authz, body, query string) {
 		r := httptest.NewRequest(http.MethodPost, "/token", strings.NewReader(body))
+		r.URL.RawQuery = query
 		r.Header.Set("Content-Type", contentType)
 		if authz != "" {
 			r.Header.Set("Authorization", authz)

@@ -2,10 +2,13 @@ package oauth2pw
 
 import (
 	"context"
+	"crypto/hmac"
 	"crypto/rand"
+	"crypto/sha256"
 	"encoding/json"
 	"errors"
 	"fmt"
+	"hash"
 	"io"
 	"log/slog"
 	"mime"
@@ -14,7 +17,9 @@ import (
 	"net/url"
 	"slices"
 	"strings"
+	"sync"
 	"time"
+	"unicode/utf8"
 
 	"github.com/authkit-go/authkit/jwtauth"
 	"github.com/authkit-go/authkit/userstore"
@@ -28,9 +33,11 @@ type Handler struct {
 	dummyHash string
 	ctxHasher userstore.ContextHasher // cfg.Hasher, if it is one
 	limiter   Limiter                 // nil when throttling is off
-	clients   *clientRegistry         // nil when client authentication is off
+	clients   *clientRegistry
 	scopes    scopePolicy
 	maxPw     int
+	slots     chan struct{} // hashing slots, MaxConcurrentHashes of them
+	secrets   secretDigester
 }
 
 var _ http.Handler = (*Handler)(nil)
@@ -40,7 +47,9 @@ var _ http.Handler = (*Handler)(nil)
 //
 // It returns an error for a config that cannot be safe: a nil Users, Hasher
 // or Tokens, a TTL above 24 hours, an invalid password policy, scope,
-// client or throttle policy. It hashes a random password once with
+// client, default client ID, throttle policy or trusted proxy, a client
+// with Scopes without RequireClient, a negative MaxConcurrentHashes or
+// HashWait. It hashes a random password once with
 // cfg.Hasher (see [Config.Hasher]) and returns the error if it cannot.
 func NewHandler(cfg Config) (*Handler, error) {
 	cfg, err := cfg.validate()
@@ -63,9 +72,11 @@ func NewHandler(cfg Config) (*Handler, error) {
 	h := &Handler{
 		cfg:       cfg,
 		dummyHash: dummy,
-		clients:   newClientRegistry(cfg.Clients, cfg.RequireClient),
+		clients:   newClientRegistry(cfg.Clients, cfg.RequireClient, cfg.DefaultClientID),
 		scopes:    scopePolicy{byRole: cfg.RoleScopes, defaults: cfg.DefaultScopes},
 		maxPw:     cfg.Policy.MaxPasswordBytes(),
+		slots:     make(chan struct{}, cfg.MaxConcurrentHashes),
+		secrets:   newSecretDigester(),
 	}
 	h.cfg.Clients = nil // kept as digests in h.clients only
 	h.ctxHasher, _ = cfg.Hasher.(userstore.ContextHasher)
@@ -90,8 +101,11 @@ type tokenResponse struct {
 // ServeHTTP answers an access token request. The request must be a POST
 // whose body is an application/x-www-form-urlencoded form (a charset
 // parameter, if any, must be UTF-8) of at most [Config.MaxBodyBytes]
-// bytes. Parameters in the URL's query string are ignored: RFC 6749 §3.2
-// puts them in the body, where they stay out of access logs.
+// bytes. A token request parameter in the URL's query string (grant_type,
+// username, password, scope, client_id, client_secret, refresh_token) is
+// refused with invalid_request, even beside a valid body: RFC 6749 §3.2
+// puts them in the body, and in a URL they have already reached access
+// logs. Other query parameters are ignored.
 //
 // The success body is {"access_token", "token_type": "Bearer",
 // "expires_in", "scope"}, with "scope" present whenever the token carries
@@ -119,6 +133,53 @@ func knownParams() [6]string {
 	return [...]string{"grant_type", "username", "password", "scope", "client_id", "client_secret"}
 }
 
+// inQuery reports whether the URL query raw names a token request
+// parameter: one of knownParams or refresh_token. Only the names are
+// decoded, so a malformed value does not hide its parameter.
+func inQuery(raw string) bool {
+	for raw != "" {
+		var kv string
+		kv, raw, _ = strings.Cut(raw, "&")
+		name, _, _ := strings.Cut(kv, "=")
+		if strings.ContainsAny(name, "%+") {
+			n, err := url.QueryUnescape(name)
+			if err != nil {
+				continue
+			}
+			name = n
+		}
+		if name == "refresh_token" {
+			return true
+		}
+		for _, p := range knownParams() {
+			if name == p {
+				return true
+			}
+		}
+	}
+	return false
+}
+
+// validCredential reports whether s is UTF-8 without control characters
+// (Unicode category Cc: C0, DEL and C1) other than TAB.
+func validCredential(s string) bool {
+	for i := 0; i < len(s); {
+		if c := s[i]; c < utf8.RuneSelf {
+			if (c < 0x20 && c != '\t') || c == 0x7f {
+				return false
+			}
+			i++
+			continue
+		}
+		r, n := utf8.DecodeRuneInString(s[i:])
+		if (r == utf8.RuneError && n == 1) || (r >= 0x80 && r <= 0x9f) {
+			return false
+		}
+		i += n
+	}
+	return true
+}
+
 func badRequest(desc string) *Error {
 	return tokenError(http.StatusBadRequest, CodeInvalidRequest, desc)
 }
@@ -131,11 +192,30 @@ func serverError(cause error) *Error {
 	return tokenError(http.StatusInternalServerError, CodeServerError, descServerError).withCause(cause)
 }
 
+func throttled(desc string, wait time.Duration) *Error {
+	e := tokenError(http.StatusTooManyRequests, CodeSlowDown, desc)
+	e.retryAfter = wait
+	return e
+}
+
+func unavailable() *Error {
+	e := tokenError(http.StatusServiceUnavailable, CodeTemporarilyUnavailable, descBusy)
+	e.retryAfter = time.Second
+	return e
+}
+
 // token runs the checks of an access token request in order and returns
-// the success body or the error to answer.
+// the success body or the error to answer: first everything that costs
+// nothing and counts nothing (the request's shape, its parameters and
+// their characters, the form of its client credentials), then, if the
+// request's context is still live, client authentication, a hashing slot,
+// the login throttle and the login itself.
 func (h *Handler) token(w http.ResponseWriter, r *http.Request) (*tokenResponse, *Error) {
 	if r.Method != http.MethodPost {
 		return nil, tokenError(http.StatusMethodNotAllowed, CodeInvalidRequest, descMethod)
+	}
+	if inQuery(r.URL.RawQuery) {
+		return nil, badRequest(descQueryParams)
 	}
 	if !isForm(r.Header.Values("Content-Type")) {
 		return nil, badRequest(descContentType)
@@ -156,43 +236,51 @@ func (h *Handler) token(w http.ResponseWriter, r *http.Request) (*tokenResponse,
 	default:
 		return nil, tokenError(http.StatusBadRequest, CodeUnsupportedGrantType, descUnsupported)
 	}
-
-	ctx := r.Context()
-	ip := clientIP(r, h.cfg.TrustedProxies)
-	var cl *client
-	if h.clients != nil {
-		if cl, e = h.clients.authenticate(r, form); e != nil {
-			if e.Code == CodeInvalidClient {
-				h.cfg.Logger.LogAttrs(ctx, slog.LevelWarn, "oauth2pw: client authentication failed",
-					slog.String("ip", addrString(ip)))
-			}
-			return nil, e
-		}
-	}
 	username, password := form.Get("username"), form.Get("password")
 	if username == "" || password == "" {
 		return nil, badRequest(descMissingCreds)
 	}
+	if !validCredential(username) || !validCredential(password) {
+		return nil, badRequest(descBadChars)
+	}
 	requested, err := parseScope(form.Get("scope"))
 	if err != nil {
 		return nil, tokenError(http.StatusBadRequest, CodeInvalidScope, descInvalidScope)
+	}
+	creds, e := readClientCreds(r, form)
+	if e != nil {
+		return nil, e
+	}
+
+	ctx := r.Context()
+	if ctx.Err() != nil {
+		return nil, unavailable()
+	}
+	ip := clientIP(r, h.cfg.TrustedProxies)
+	cl, e := h.authenticateClient(ctx, creds, ip)
+	if e != nil {
+		return nil, e
 	}
 
 	key := ThrottleKey{Username: username, IP: ip}
 	if n, err := userstore.NormalizeUsername(username); err == nil {
 		key.Username = n
 	}
-	attrs := []slog.Attr{slog.String("username", key.Username), slog.String("ip", addrString(ip))}
-	if cl != nil {
-		attrs = append(attrs, slog.String("client_id", cl.id))
+	attrs := []slog.Attr{slog.String("username", key.Username), slog.String("ip", addrString(ip)), slog.String("client_id", cl.id)}
+	if !h.acquire(ctx) {
+		h.cfg.Logger.LogAttrs(ctx, slog.LevelWarn, "oauth2pw: no hashing slot", attrs...)
+		return nil, unavailable()
+	}
+	defer h.release()
+	if ctx.Err() != nil {
+		return nil, unavailable()
 	}
 	if h.limiter != nil {
+		key.Secret = h.secrets.sum(password)
 		if wait, ok := h.limiter.Allow(ctx, key); !ok {
 			h.cfg.Logger.LogAttrs(ctx, slog.LevelWarn, "oauth2pw: login throttled",
 				append(attrs, slog.Duration("retry_after", wait))...)
-			e := tokenError(http.StatusTooManyRequests, CodeSlowDown, descThrottled)
-			e.retryAfter = wait
-			return nil, e
+			return nil, throttled(descThrottled, wait)
 		}
 	}
 	resp, u, e := h.login(ctx, username, password, cl, requested, attrs)
@@ -205,6 +293,81 @@ func (h *Handler) token(w http.ResponseWriter, r *http.Request) (*tokenResponse,
 	}
 	return resp, e
 }
+
+// authenticateClient returns the client that cr authenticates, the
+// default client if cr is empty and none is required. Credentials that
+// carry a secret, or come in a non-empty Basic header, pass through the
+// limiter first, keyed by the presented client_id and a digest of the
+// secret; a client_id alone names a public client and has nothing to
+// guess.
+func (h *Handler) authenticateClient(ctx context.Context, cr clientCreds, ip netip.Addr) (*client, *Error) {
+	reg := h.clients
+	switch {
+	case cr.id == "" && cr.secret == "":
+		if reg.def == nil {
+			return nil, h.clientFailed(ctx, ip, "no_client")
+		}
+		return reg.def, nil
+	case cr.id == "":
+		return nil, h.clientFailed(ctx, ip, "secret_without_id")
+	case cr.secret == "" && !cr.basic:
+		if c := reg.lookup(cr.id); c != nil && c.public {
+			return c, nil
+		}
+		return nil, h.clientFailed(ctx, ip, "bad_client")
+	}
+	key := ThrottleKey{ClientID: cr.id, IP: ip}
+	if h.limiter != nil {
+		key.Secret = h.secrets.sum(cr.secret)
+		if wait, ok := h.limiter.Allow(ctx, key); !ok {
+			h.cfg.Logger.LogAttrs(ctx, slog.LevelWarn, "oauth2pw: client authentication throttled",
+				slog.String("ip", addrString(ip)), slog.Duration("retry_after", wait))
+			return nil, throttled(descClientThrottled, wait)
+		}
+	}
+	c, ok := reg.check(cr.id, cr.secret)
+	if h.limiter != nil {
+		if ok {
+			h.limiter.Success(ctx, key)
+		} else {
+			h.limiter.Failure(ctx, key)
+		}
+	}
+	if !ok {
+		return nil, h.clientFailed(ctx, ip, "bad_client")
+	}
+	return c, nil
+}
+
+// clientFailed logs a failed client authentication and returns its answer.
+func (h *Handler) clientFailed(ctx context.Context, ip netip.Addr, reason string) *Error {
+	h.cfg.Logger.LogAttrs(ctx, slog.LevelWarn, "oauth2pw: client authentication failed",
+		slog.String("ip", addrString(ip)), slog.String("reason", reason))
+	return errInvalidClient()
+}
+
+// acquire takes a hashing slot, waiting no longer than HashWait and no
+// longer than ctx allows. It reports whether it took one.
+func (h *Handler) acquire(ctx context.Context) bool {
+	select {
+	case h.slots <- struct{}{}:
+		return true
+	default:
+	}
+	t := time.NewTimer(h.cfg.HashWait)
+	defer t.Stop()
+	select {
+	case h.slots <- struct{}{}:
+		return true
+	case <-ctx.Done():
+		return false
+	case <-t.C:
+		return false
+	}
+}
+
+// release gives back the slot taken by acquire.
+func (h *Handler) release() { <-h.slots }
 
 // login checks the credentials and issues the token. It returns the user
 // whenever the password was right, even if the login still fails.
@@ -273,9 +436,7 @@ func (h *Handler) login(ctx context.Context, username, password string, cl *clie
 		ExpiresAt: now.Add(h.cfg.TTL),
 		Scope:     granted,
 		Roles:     slices.Clone(u.Roles),
-	}
-	if cl != nil {
-		claims.ClientID = cl.id
+		ClientID:  cl.id,
 	}
 	tok, err := h.cfg.Tokens.Issue(ctx, claims)
 	if err != nil {
@@ -300,11 +461,13 @@ func (h *Handler) login(ctx context.Context, username, password string, cl *clie
 	}, u, nil
 }
 
-// verify checks password against encoded, waiting for a hashing slot no
-// longer than ctx allows when the hasher bounds concurrency.
+// verify checks password against encoded. The caller holds a hashing slot
+// and the limiter has admitted the attempt, so the verification runs to its
+// end even if the client hangs up: a [userstore.ContextHasher] gets ctx
+// without its cancellation for the wait for its own slot.
 func (h *Handler) verify(ctx context.Context, encoded, password string) (bool, error) {
 	if h.ctxHasher != nil {
-		return h.ctxHasher.VerifyContext(ctx, encoded, password)
+		return h.ctxHasher.VerifyContext(context.WithoutCancel(ctx), encoded, password)
 	}
 	return h.cfg.Hasher.Verify(encoded, password)
 }
@@ -380,4 +543,31 @@ func addrString(a netip.Addr) string {
 		return "unknown"
 	}
 	return a.String()
+}
+
+// secretDigester makes the [ThrottleKey.Secret] digests: HMAC-SHA256 under
+// a random key of its own, truncated to 16 bytes, so that a limiter can
+// tell a repeated secret without ever holding it.
+type secretDigester struct {
+	pool *sync.Pool // of keyed HMAC-SHA256 hash.Hash values
+}
+
+func newSecretDigester() secretDigester {
+	key := make([]byte, sha256.Size)
+	rand.Read(key)
+	return secretDigester{pool: &sync.Pool{New: func() any { return hmac.New(sha256.New, key) }}}
+}
+
+// sum returns the digest of s, the zero value if s is empty.
+func (d secretDigester) sum(s string) (out [16]byte) {
+	if s == "" {
+		return out
+	}
+	m := d.pool.Get().(hash.Hash)
+	m.Reset()
+	io.WriteString(m, s)
+	var buf [sha256.Size]byte
+	copy(out[:], m.Sum(buf[:0]))
+	d.pool.Put(m)
+	return out
 }

@@ -3,6 +3,7 @@ package oauth2pw
 import (
 	"bytes"
 	"context"
+	"crypto/rand"
 	"encoding/json"
 	"errors"
 	"io"
@@ -67,7 +68,14 @@ func TestErrorTable(t *testing.T) {
 	}{
 		{"wrong password", form(login(e.alice.Username, e.bob.password)), 400, CodeInvalidGrant, nil},
 		{"unknown user", form(login("nobody@example.com", e.alice.password)), 400, CodeInvalidGrant, nil},
-		{"invalid username", form(login("bad\x00name", e.alice.password)), 400, CodeInvalidGrant, nil},
+		{"NUL in username", form(login("bad\x00name", e.alice.password)), 400, CodeInvalidRequest, nil},
+		{"LF in username", form(login(e.alice.Username+"\n", e.alice.password)), 400, CodeInvalidRequest, nil},
+		{"CR in password", form(login(e.alice.Username, e.alice.password+"\r")), 400, CodeInvalidRequest, nil},
+		{"DEL in password", form(login(e.alice.Username, "\x7f"+e.alice.password)), 400, CodeInvalidRequest, nil},
+		{"C1 control in password", form(login(e.alice.Username, e.alice.password+"\u0085")), 400, CodeInvalidRequest, nil},
+		{"TAB in password", form(login(e.alice.Username, e.alice.password+"\t")), 400, CodeInvalidGrant, nil},
+		{"TAB inside username", form(login("alice\t@example.com", e.alice.password)), 400, CodeInvalidGrant, nil},
+		{"invalid username", form(login("\u200bx", e.alice.password)), 400, CodeInvalidGrant, nil},
 		{"disabled user, right password", form(login(e.carol.Username, e.carol.password)), 400, CodeInvalidGrant, nil},
 		{"password over the byte cap", form(login(e.alice.Username, long)), 400, CodeInvalidGrant, nil},
 		{"missing grant_type", form(url.Values{"username": {e.alice.Username}, "password": {e.alice.password}}), 400, CodeInvalidRequest, nil},
@@ -95,8 +103,8 @@ func TestErrorTable(t *testing.T) {
 			return r
 		}, 400, CodeInvalidRequest, nil},
 		{"parameter names in capitals", form(url.Values{"grant_type": {"password"}, "Username": {e.alice.Username}, "Password": {e.alice.password}}), 400, CodeInvalidRequest, nil},
-		{"username not UTF-8", raw("application/x-www-form-urlencoded", "grant_type=password&username=%FFalice&password=x"), 400, CodeInvalidGrant, nil},
-		{"password not UTF-8", form(login(e.alice.Username, e.alice.password+"\xff")), 400, CodeInvalidGrant, nil},
+		{"username not UTF-8", raw("application/x-www-form-urlencoded", "grant_type=password&username=%FFalice&password=x"), 400, CodeInvalidRequest, nil},
+		{"password not UTF-8", form(login(e.alice.Username, e.alice.password+"\xff")), 400, CodeInvalidRequest, nil},
 		{"body over the cap", raw("application/x-www-form-urlencoded", login(e.alice.Username, e.alice.password, "pad", strings.Repeat("a", 5000)).Encode()), 413, CodeInvalidRequest, nil},
 		{"GET", func() *http.Request { return httptest.NewRequest(http.MethodGet, "/token", nil) }, 405, CodeInvalidRequest, headerWant{"Allow": "POST"}},
 		{"PUT with a valid form", func() *http.Request {
@@ -107,6 +115,11 @@ func TestErrorTable(t *testing.T) {
 		{"parameters in the query string only", func() *http.Request {
 			r := newPost("")
 			r.URL.RawQuery = login(e.alice.Username, e.alice.password).Encode()
+			return r
+		}, 400, CodeInvalidRequest, nil},
+		{"password in the query string beside a valid body", func() *http.Request {
+			r := newPost(login(e.alice.Username, e.alice.password).Encode())
+			r.URL.RawQuery = "password=" + e.alice.password
 			return r
 		}, 400, CodeInvalidRequest, nil},
 	}
@@ -334,8 +347,8 @@ func TestSuccess(t *testing.T) {
 			if got := c.ExpiresAt.Sub(c.IssuedAt); got != 10*time.Minute {
 				t.Errorf("exp - iat = %v, want 10m", got)
 			}
-			if c.ClientID != "" {
-				t.Errorf("client_id = %q, want none", c.ClientID)
+			if c.ClientID != defaultClientID {
+				t.Errorf("client_id = %q, want %q", c.ClientID, defaultClientID)
 			}
 		})
 	}
@@ -430,19 +443,6 @@ func TestDefaultScopePolicyIsByRole(t *testing.T) {
 	}
 	if b := decodeSuccess(t, post(e.h, login(e.bob.Username, e.bob.password))); b.Scope != "" {
 		t.Errorf("no scope asked, no DefaultScopes: scope = %q, want none", b.Scope)
-	}
-}
-
-// TestQueryStringIgnored checks that the URL's query string neither adds
-// parameters nor counts as a repetition.
-func TestQueryStringIgnored(t *testing.T) {
-	t.Parallel()
-	e := newEnv(t, nil)
-	r := newPost(login(e.bob.Username, e.bob.password).Encode())
-	r.URL.RawQuery = url.Values{"grant_type": {"client_credentials"}, "password": {"x"}, "scope": {"admin"}}.Encode()
-	b := decodeSuccess(t, do(e.h, r))
-	if b.Scope != "" {
-		t.Errorf("scope = %q, want none (query ignored)", b.Scope)
 	}
 }
 
@@ -680,6 +680,18 @@ func TestNewHandlerRefusesUnsafeConfig(t *testing.T) {
 		{"bad default scope", func(c *Config) { c.DefaultScopes = []string{"a b"} }},
 		{"bad role scope", func(c *Config) { c.RoleScopes = map[string][]string{"x": {""}} }},
 		{"empty client ID", func(c *Config) { c.Clients = []Client{{ID: ""}} }},
+		{"client ID with a control character", func(c *Config) { c.Clients = []Client{{ID: "a\nb"}} }},
+		{"client with Scopes, RequireClient false", func(c *Config) { c.Clients = []Client{{ID: "a", Scopes: []string{"user"}}} }},
+		{"client with empty Scopes, RequireClient false", func(c *Config) { c.Clients = []Client{{ID: "a", Scopes: []string{}}} }},
+		{"DefaultClientID with colon", func(c *Config) { c.DefaultClientID = "a:b" }},
+		{"DefaultClientID with a control character", func(c *Config) { c.DefaultClientID = "a\x00" }},
+		{"DefaultClientID not ASCII", func(c *Config) { c.DefaultClientID = "caf\u00e9" }},
+		{"DefaultClientID of a confidential client", func(c *Config) {
+			c.Clients = []Client{{ID: "app", Secret: strings.Repeat("s", 16)}}
+			c.DefaultClientID = "app"
+		}},
+		{"negative MaxConcurrentHashes", func(c *Config) { c.MaxConcurrentHashes = -1 }},
+		{"negative HashWait", func(c *Config) { c.HashWait = -time.Second }},
 		{"client ID with colon", func(c *Config) { c.Clients = []Client{{ID: "a:b"}} }},
 		{"duplicate client", func(c *Config) { c.Clients = []Client{{ID: "a"}, {ID: "a"}} }},
 		{"short client secret", func(c *Config) { c.Clients = []Client{{ID: "a", Secret: "short"}} }},
@@ -691,6 +703,11 @@ func TestNewHandlerRefusesUnsafeConfig(t *testing.T) {
 		{"MaxDelay below BaseDelay", func(c *Config) { c.Throttle.BaseDelay = time.Hour }},
 		{"negative KnownWindow", func(c *Config) { c.Throttle.KnownWindow = -time.Hour }},
 		{"invalid trusted proxy", func(c *Config) { c.TrustedProxies = make([]netip.Prefix, 1) }},
+		{"trusted proxy 0.0.0.0/0", func(c *Config) { c.TrustedProxies = []netip.Prefix{netip.MustParsePrefix("0.0.0.0/0")} }},
+		{"trusted proxy ::/0", func(c *Config) { c.TrustedProxies = []netip.Prefix{netip.MustParsePrefix("::/0")} }},
+		{"trusted proxy 10.0.0.0/0 after a good one", func(c *Config) {
+			c.TrustedProxies = []netip.Prefix{netip.MustParsePrefix("10.0.0.0/8"), netip.PrefixFrom(netip.MustParseAddr("10.0.0.0"), 0)}
+		}},
 		{"verify-only hasher", func(c *Config) { c.Hasher = userstore.NewPBKDF2SHA256() }},
 	}
 	for _, tc := range tests {
@@ -708,21 +725,60 @@ func TestNewHandlerRefusesUnsafeConfig(t *testing.T) {
 	}
 }
 
-// TestCanceledWhileWaitingForHashSlot checks that a request whose context
-// ends while it waits for a hashing slot answers 500 without hashing.
-func TestCanceledWhileWaitingForHashSlot(t *testing.T) {
+// TestCanceledRequestCostsNothing checks that a request whose context has
+// ended is answered without a limiter call or a hash, for a login and for
+// a client authentication.
+func TestCanceledRequestCostsNothing(t *testing.T) {
 	t.Parallel()
-	var ch *countingContextHasher
-	e := newEnv(t, func(e *env, c *Config) {
-		ch = &countingContextHasher{Hasher: c.Hasher.(*userstore.Hasher)}
-		c.Hasher = ch
-	})
-	ctx, cancel := context.WithCancel(context.Background())
-	cancel()
-	r := newPost(login(e.alice.Username, e.alice.password).Encode()).WithContext(ctx)
-	w := do(e.h, r)
-	if w.Code != 500 || decodeError(t, w).Error != CodeServerError {
-		t.Errorf("POST /token: %d %s, want 500 server_error", w.Code, w.Body)
+	secret := rand.Text()
+	tests := []struct {
+		name   string
+		authz  string
+		extra  []string
+		hasher string
+	}{
+		{"login/PasswordHasher", "", nil, "plain"},
+		{"login/ContextHasher", "", nil, "context"},
+		{"client secret by Basic", basic("app", secret), nil, "plain"},
+		{"client secret in the form", "", []string{"client_id", "app", "client_secret", secret}, "plain"},
 	}
-	checkHeaders(t, w, nil)
+	for _, tc := range tests {
+		t.Run(tc.name, func(t *testing.T) {
+			t.Parallel()
+			var lim fakeLimiter
+			var plain *countingHasher
+			var ctxh *countingContextHasher
+			e := newEnv(t, func(e *env, c *Config) {
+				c.Limiter = &lim
+				c.Clients = []Client{{ID: "app", Secret: secret}}
+				if tc.hasher == "plain" {
+					plain = &countingHasher{PasswordHasher: c.Hasher}
+					c.Hasher = plain
+				} else {
+					ctxh = &countingContextHasher{Hasher: c.Hasher.(*userstore.Hasher)}
+					c.Hasher = ctxh
+				}
+			})
+			ctx, cancel := context.WithCancel(context.Background())
+			cancel()
+			r := newPost(login(e.alice.Username, e.alice.password, tc.extra...).Encode()).WithContext(ctx)
+			if tc.authz != "" {
+				r.Header.Set("Authorization", tc.authz)
+			}
+			w := do(e.h, r)
+			if w.Code != http.StatusServiceUnavailable || decodeError(t, w).Error != CodeTemporarilyUnavailable {
+				t.Errorf("POST /token: %d %s, want 503 temporarily_unavailable", w.Code, w.Body)
+			}
+			checkHeaders(t, w, headerWant{"Retry-After": "1"})
+			if got := lim.calls(); got != [3]int64{} {
+				t.Errorf("limiter Allow, Failure, Success calls = %v, want none", got)
+			}
+			if plain != nil && plain.verifies.Load() != 0 {
+				t.Errorf("Verify calls = %d, want 0", plain.verifies.Load())
+			}
+			if ctxh != nil && ctxh.ctxVerifies.Load()+ctxh.verifies.Load() != 0 {
+				t.Errorf("Verify calls = %d, want 0", ctxh.ctxVerifies.Load()+ctxh.verifies.Load())
+			}
+		})
+	}
 }

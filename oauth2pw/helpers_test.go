@@ -8,6 +8,7 @@ import (
 	"net/http/httptest"
 	"net/url"
 	"strings"
+	"sync"
 	"sync/atomic"
 	"testing"
 	"time"
@@ -264,18 +265,78 @@ func (f fakeIssuer) Issue(ctx context.Context, c jwtauth.Claims) (jwtauth.Token,
 	return f.issue(ctx, c)
 }
 
-// fakeLimiter is a Limiter with function fields; nil fields admit and
-// ignore.
+// fakeLimiter is a Limiter with function fields that counts its calls and
+// keeps the keys it was given; a nil allow admits.
 type fakeLimiter struct {
-	allow               func(k ThrottleKey) (time.Duration, bool)
-	failures, successes atomic.Int64
+	allow                       func(k ThrottleKey) (time.Duration, bool)
+	allows, failures, successes atomic.Int64
+
+	mu   sync.Mutex
+	keys []ThrottleKey // of Allow, Failure and Success calls, in order
+}
+
+func (f *fakeLimiter) record(k ThrottleKey) {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	f.keys = append(f.keys, k)
 }
 
 func (f *fakeLimiter) Allow(_ context.Context, k ThrottleKey) (time.Duration, bool) {
+	f.allows.Add(1)
+	f.record(k)
 	if f.allow != nil {
 		return f.allow(k)
 	}
 	return 0, true
 }
-func (f *fakeLimiter) Failure(context.Context, ThrottleKey) { f.failures.Add(1) }
-func (f *fakeLimiter) Success(context.Context, ThrottleKey) { f.successes.Add(1) }
+
+func (f *fakeLimiter) Failure(_ context.Context, k ThrottleKey) {
+	f.failures.Add(1)
+	f.record(k)
+}
+
+func (f *fakeLimiter) Success(_ context.Context, k ThrottleKey) {
+	f.successes.Add(1)
+	f.record(k)
+}
+
+// calls returns the Allow, Failure and Success counts.
+func (f *fakeLimiter) calls() [3]int64 {
+	return [3]int64{f.allows.Load(), f.failures.Load(), f.successes.Load()}
+}
+
+// recorded returns a copy of the keys seen.
+func (f *fakeLimiter) recorded() []ThrottleKey {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	return append([]ThrottleKey(nil), f.keys...)
+}
+
+// countingStore returns a fakeStore over e's store that counts lookups.
+func countingStore(e *env, n *atomic.Int64) *fakeStore {
+	return &fakeStore{next: e.store, byUsername: func(ctx context.Context, name string) (*userstore.User, error) {
+		n.Add(1)
+		return e.store.UserByUsername(ctx, name)
+	}}
+}
+
+// gateHasher wraps a PasswordHasher; the next blocking Verify calls
+// report on entered and then wait for open to be closed.
+type gateHasher struct {
+	userstore.PasswordHasher
+	blocking atomic.Int64
+	entered  chan struct{}
+	open     chan struct{}
+}
+
+func newGateHasher(h userstore.PasswordHasher) *gateHasher {
+	return &gateHasher{PasswordHasher: h, entered: make(chan struct{}, 16), open: make(chan struct{})}
+}
+
+func (g *gateHasher) Verify(encoded, pw string) (bool, error) {
+	if g.blocking.Add(-1) >= 0 {
+		g.entered <- struct{}{}
+		<-g.open
+	}
+	return g.PasswordHasher.Verify(encoded, pw)
+}

@@ -9,6 +9,7 @@ import (
 	"net/http/httptest"
 	"net/url"
 	"strings"
+	"sync/atomic"
 	"testing"
 	"time"
 
@@ -28,6 +29,7 @@ type server struct {
 	password           string
 	clientSecret       string
 	publicID, secretID string
+	requests           atomic.Int64 // requests served
 }
 
 func newServer(t *testing.T, withClients bool) *server {
@@ -71,7 +73,10 @@ func newServer(t *testing.T, withClients bool) *server {
 		t.Fatal(err)
 	}
 	mux := http.NewServeMux()
-	mux.Handle("/token", h)
+	mux.Handle("/token", http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		s.requests.Add(1)
+		h.ServeHTTP(w, r)
+	}))
 	s.Server = httptest.NewServer(mux)
 	t.Cleanup(s.Close)
 	return s
@@ -115,6 +120,18 @@ func TestInteropXOAuth2(t *testing.T) {
 		{name: "confidential client in params", clients: true, conf: func(s *server) oauth2.Config {
 			return oauth2.Config{ClientID: s.secretID, ClientSecret: s.clientSecret, Endpoint: oauth2.Endpoint{TokenURL: s.URL + "/token", AuthStyle: oauth2.AuthStyleInParams}}
 		}, wantClient: "backend"},
+		{name: "public client, auto-detected auth style", clients: true, conf: func(s *server) oauth2.Config {
+			return oauth2.Config{ClientID: s.publicID, Endpoint: oauth2.Endpoint{TokenURL: s.URL + "/token"}}
+		}, wantClient: "spa"},
+		{name: "confidential client, auto-detected auth style", clients: true, conf: func(s *server) oauth2.Config {
+			return oauth2.Config{ClientID: s.secretID, ClientSecret: s.clientSecret, Endpoint: oauth2.Endpoint{TokenURL: s.URL + "/token"}}
+		}, wantClient: "backend"},
+		{name: "no client, header auth style (Basic Og==)", conf: func(s *server) oauth2.Config {
+			return oauth2.Config{Endpoint: oauth2.Endpoint{TokenURL: s.URL + "/token", AuthStyle: oauth2.AuthStyleInHeader}}
+		}},
+		{name: "unknown client without Clients", wantCode: "invalid_client", wantStatus: 401, conf: func(s *server) oauth2.Config {
+			return oauth2.Config{ClientID: "nope", ClientSecret: s.clientSecret, Endpoint: oauth2.Endpoint{TokenURL: s.URL + "/token", AuthStyle: oauth2.AuthStyleInHeader}}
+		}},
 		{name: "confidential client, wrong secret", clients: true, wantCode: "invalid_client", wantStatus: 401, conf: func(s *server) oauth2.Config {
 			return oauth2.Config{ClientID: s.secretID, ClientSecret: "x" + s.clientSecret, Endpoint: oauth2.Endpoint{TokenURL: s.URL + "/token", AuthStyle: oauth2.AuthStyleInHeader}}
 		}},
@@ -159,8 +176,55 @@ func TestInteropXOAuth2(t *testing.T) {
 			if err != nil {
 				t.Fatalf("Verify: %v", err)
 			}
-			if c.Subject != s.user.ID || c.ClientID != tc.wantClient {
-				t.Errorf("sub, client_id = %q, %q; want %q, %q", c.Subject, c.ClientID, s.user.ID, tc.wantClient)
+			wantClient := tc.wantClient
+			if wantClient == "" {
+				wantClient = "authkit"
+			}
+			if c.Subject != s.user.ID || c.ClientID != wantClient {
+				t.Errorf("sub, client_id = %q, %q; want %q, %q", c.Subject, c.ClientID, s.user.ID, wantClient)
+			}
+		})
+	}
+}
+
+// TestInteropTyposThenLogin checks, with the default throttle, that three
+// wrong passwords and then the right one log in, for each of
+// golang.org/x/oauth2's auth styles: the default, AuthStyleAutoDetect,
+// posts each failed login twice (Basic "Og==" first, then the form), and
+// the repeat must not count.
+func TestInteropTyposThenLogin(t *testing.T) {
+	t.Parallel()
+	tests := []struct {
+		name     string
+		style    oauth2.AuthStyle
+		requests int64
+	}{
+		{"AuthStyleAutoDetect", oauth2.AuthStyleAutoDetect, 3*2 + 1},
+		{"AuthStyleInHeader", oauth2.AuthStyleInHeader, 3 + 1},
+		{"AuthStyleInParams", oauth2.AuthStyleInParams, 3 + 1},
+	}
+	for _, tc := range tests {
+		t.Run(tc.name, func(t *testing.T) {
+			t.Parallel()
+			s := newServer(t, false)
+			conf := oauth2.Config{Endpoint: oauth2.Endpoint{TokenURL: s.URL + "/token", AuthStyle: tc.style}}
+			ctx := context.Background()
+			for i := range 3 {
+				_, err := conf.PasswordCredentialsToken(ctx, "alice@example.com", s.password+strings.Repeat("x", i+1))
+				re, ok := errors.AsType[*oauth2.RetrieveError](err)
+				if !ok || re.ErrorCode != "invalid_grant" {
+					t.Fatalf("typo %d: PasswordCredentialsToken = %v, want invalid_grant", i+1, err)
+				}
+			}
+			tok, err := conf.PasswordCredentialsToken(ctx, "alice@example.com", s.password)
+			if err != nil {
+				t.Fatalf("right password after three typos: %v", err)
+			}
+			if !tok.Valid() {
+				t.Errorf("token not valid")
+			}
+			if got := s.requests.Load(); got != tc.requests {
+				t.Errorf("requests = %d, want %d", got, tc.requests)
 			}
 		})
 	}

@@ -40,7 +40,7 @@ func TestAuditLog(t *testing.T) {
 	post(e.h, login("nobody@example.com", e.bob.password))
 	post(e.h, login(e.carol.Username, e.carol.password))
 	post(e.h, login(e.bob.Username, e.alice.password))
-	post(e.h, login(e.bob.Username, e.alice.password))
+	post(e.h, login(e.bob.Username, e.carol.password))
 	post(e.h, login(e.bob.Username, e.bob.password)) // throttled
 
 	type event struct {

@@ -5,37 +5,48 @@ import (
 	"crypto/sha256"
 	"errors"
 	"fmt"
+	"math"
 	"net/netip"
 	"sync"
 	"time"
 )
 
-// ThrottleKey names the source of a login attempt.
+// ThrottleKey names the source of an attempt: a login (Username set) or a
+// client authentication (ClientID set, Username empty).
 type ThrottleKey struct {
 	// Username is the username as normalised by
 	// [userstore.NormalizeUsername], or as sent if it cannot be
-	// normalised.
+	// normalised. Empty for client-authentication attempts.
 	Username string
+	// ClientID is the client_id a client-authentication attempt presented
+	// (known or not). Empty for login attempts.
+	ClientID string
 	// IP is the client's address (see [Config.TrustedProxies]), or the
 	// zero Addr if the connection has none.
 	IP netip.Addr
+	// Secret is a keyed digest of the password or client secret the
+	// attempt presented (a per-Handler random HMAC-SHA256 key, truncated
+	// to 16 bytes; never the secret itself). A limiter may count a failure
+	// whose Secret equals a recent failure's of the same (Username or
+	// ClientID, IP) pair once. The zero value means none.
+	Secret [16]byte
 }
 
-// Limiter decides when login attempts must wait: the defence against
-// password guessing and credential stuffing.
+// Limiter decides when attempts must wait: the defence against password
+// guessing, credential stuffing and client-secret guessing.
 //
-// The endpoint calls Allow after it has validated the request and before it
-// hashes anything. If Allow admits the attempt, the endpoint later calls
-// exactly one of Failure or Success for it; a login that fails for a server
-// error counts as a Failure. Implementations must be safe for concurrent
-// use and should fail closed.
+// The endpoint calls Allow before it checks a password or a client secret
+// (for a login, after it has validated the request). If Allow admits the
+// attempt, the endpoint later calls exactly one of Failure or Success for
+// it; an attempt that fails for a server error counts as a Failure.
+// Implementations must be safe for concurrent use and should fail closed.
 type Limiter interface {
 	// Allow reports whether the attempt may go ahead now. If not, it
 	// returns how long the client should wait (the Retry-After header).
 	Allow(ctx context.Context, k ThrottleKey) (retryAfter time.Duration, ok bool)
-	// Failure records a failed login for an admitted attempt.
+	// Failure records a failed attempt that Allow admitted.
 	Failure(ctx context.Context, k ThrottleKey)
-	// Success records a successful login for an admitted attempt.
+	// Success records a successful attempt that Allow admitted.
 	Success(ctx context.Context, k ThrottleKey)
 }
 
@@ -49,6 +60,13 @@ type Limiter interface {
 // password sent while a delay runs is refused like any other attempt. IPv6
 // addresses count by /64, the block a single host or attacker usually holds.
 //
+// Client authentication is counted the same way and apart from logins:
+// per (client_id, address) pair under PairLimit, per client_id under
+// UserLimit, and per address under AddressLimit, in counts of their own,
+// so that failed client secrets neither use up nor draw on the allowance
+// of failed passwords. Everything said below of usernames holds for
+// client ids.
+//
 // A (username, address) pair that logged in successfully within
 // KnownWindow is known: neither the username's failures across all
 // addresses (its stuffing ceiling) nor the address's failures across all
@@ -60,11 +78,16 @@ type Limiter interface {
 // and the pair limit delays the real user at an address from which an
 // attacker guesses their username.
 //
-// Attempts are counted when they are admitted and refunded on success, so
-// that a burst of concurrent guesses cannot overrun a limit. Memory is
-// bounded by MaxEntries: past it, the least recently used records are
-// dropped, known pairs among them. No goroutine runs in the background;
-// expired records are dropped as new attempts arrive.
+// A failure that presents the same secret as one of the last four failures
+// of its pair, within RepeatWindow of it, counts once: a typo sent again,
+// or a client that retries a failed request, does not use up the limit.
+// Only keyed digests of secrets are kept (see [ThrottleKey.Secret]).
+//
+// Attempts are counted when they are admitted and refunded on success or
+// repeat, so that a burst of concurrent guesses cannot overrun a limit.
+// Memory is bounded by MaxEntries, and records that delay attempts
+// survive a flood of new ones; see MaxEntries. No goroutine runs in the
+// background; expired records are dropped as new attempts arrive.
 type ThrottlePolicy struct {
 	// PairLimit is the number of failures a username may have from one
 	// address before its attempts from there are delayed. Zero means 5.
@@ -90,9 +113,29 @@ type ThrottlePolicy struct {
 	// address they use gets in during a distributed attack on their
 	// account. Zero means 30 days.
 	KnownWindow time.Duration
-	// MaxEntries caps the number of records (pairs, usernames and
-	// addresses together), at about 300 bytes each. Zero means 100,000
-	// (some 30 MB).
+	// RepeatWindow is how long a failed secret is remembered for its
+	// pair: the same secret failing again within RepeatWindow of the
+	// first failure counts once. Zero means 5 minutes.
+	RepeatWindow time.Duration
+	// MaxEntries caps the number of records (pairs, usernames, client ids
+	// and addresses together), at most 500 bytes each once a flood has
+	// churned the table: 96 bytes for a record (192 for a pair, which
+	// remembers failed secrets) and up to some 300 for its share of a Go
+	// map that has seen many deletions. Zero means 100,000 (at most
+	// 50 MB).
+	//
+	// The records are kept in three budgets. Records at or over their
+	// limit, which delay attempts, may take a quarter of MaxEntries;
+	// known pairs another quarter; records under their limit take the
+	// rest, and any room the other two leave, and are the first to go
+	// when the limiter is full. A flood of
+	// attempts from new usernames and addresses therefore cannot push
+	// out a record that delays attempts or a known pair. When the
+	// quarter of records over their limit is full, the one least over
+	// its limit among the least recently used goes; when the quarter of
+	// known pairs is full, the one with the oldest login goes. Pushing a
+	// delaying record out thus takes a quarter of MaxEntries new records
+	// over their limit, each costing as many failures as its limit.
 	MaxEntries int
 }
 
@@ -115,6 +158,7 @@ func (p ThrottlePolicy) withDefaults() ThrottlePolicy {
 	defd(&p.MaxDelay, 5*time.Minute)
 	defd(&p.Window, time.Hour)
 	defd(&p.KnownWindow, 30*24*time.Hour)
+	defd(&p.RepeatWindow, 5*time.Minute)
 	return p
 }
 
@@ -124,8 +168,8 @@ func (p ThrottlePolicy) validate() error {
 	if p.PairLimit < 0 || p.UserLimit < 0 || p.AddressLimit < 0 {
 		errs = append(errs, errors.New("negative limit"))
 	}
-	if p.BaseDelay < 0 || p.MaxDelay < p.BaseDelay || p.Window < 0 || p.KnownWindow < 0 {
-		errs = append(errs, errors.New("durations must satisfy 0 < BaseDelay <= MaxDelay, Window > 0 and KnownWindow > 0"))
+	if p.BaseDelay < 0 || p.MaxDelay < p.BaseDelay || p.Window < 0 || p.KnownWindow < 0 || p.RepeatWindow < 0 {
+		errs = append(errs, errors.New("durations must satisfy 0 < BaseDelay <= MaxDelay, and Window, KnownWindow and RepeatWindow > 0"))
 	}
 	if p.MaxEntries < 3 {
 		errs = append(errs, fmt.Errorf("MaxEntries %d below 3", p.MaxEntries))
@@ -136,64 +180,130 @@ func (p ThrottlePolicy) validate() error {
 	return nil
 }
 
+// throttleKind is what a record counts. A kind modulo 3 names its limit:
+// kindPair and kindClientPair are pairs, kindUser and kindClient names,
+// kindAddr and kindClientAddr addresses.
 type throttleKind uint8
 
 const (
-	kindPair throttleKind = iota
-	kindUser
-	kindAddr
+	kindPair       throttleKind = iota // (username, address)
+	kindUser                           // username
+	kindAddr                           // address, for logins
+	kindClientPair                     // (client_id, address)
+	kindClient                         // client_id
+	kindClientAddr                     // address, for client authentication
 )
 
-// throttleMapKey is fixed-size whatever the username's length: usernames
-// are kept as a truncated SHA-256 digest.
+// throttleMapKey is fixed-size and holds no pointer: usernames and client
+// ids are kept as a truncated SHA-256 digest, addresses as 16 bytes and
+// their family (0 for none, 4 or 6).
 type throttleMapKey struct {
-	kind throttleKind
-	user [16]byte
-	ip   netip.Addr
+	kind   throttleKind
+	family uint8
+	name   [16]byte
+	ip     [16]byte
+}
+
+// throttleBudget is one of the limiter's budgets of records.
+type throttleBudget uint8
+
+const (
+	budgetUnder throttleBudget = iota // under their limit: evicted first
+	budgetOver                        // at or over their limit, not known
+	budgetKnown                       // known pairs
+	budgetGone                        // removed from the limiter
+)
+
+// repeatSlots is the number of failed secrets remembered per pair.
+const repeatSlots = 4
+
+type failedSecret struct {
+	digest [16]byte
+	at     int64 // unix nanoseconds of the failure
 }
 
 type throttleEntry struct {
 	key        throttleMapKey
-	prev, next *throttleEntry // in least-recently-used order
-	count      int            // attempts charged and not refunded
-	last       int64          // unix nanoseconds of the last charged attempt
-	touched    int64          // unix nanoseconds of the last use
-	success    int64          // pairs: unix nanoseconds of the last success
+	budget     throttleBudget
+	nextFailed uint8                      // pairs: the slot of failed for the next secret
+	count      int32                      // attempts charged and not refunded
+	prev, next *throttleEntry             // in the budget's list
+	last       int64                      // unix nanoseconds of the last charged attempt
+	touched    int64                      // unix nanoseconds of the last use
+	success    int64                      // pairs: unix nanoseconds of the last success
+	failed     *[repeatSlots]failedSecret // pairs: the last failures' secrets
+}
+
+// pairEntry is the allocation behind a pair's entry: only pairs remember
+// failed secrets.
+type pairEntry struct {
+	throttleEntry
+	slots [repeatSlots]failedSecret
+}
+
+// throttleList is a budget's records, most recently used first; for
+// budgetKnown, most recent success first.
+type throttleList struct {
+	head, tail *throttleEntry
+	n          int
 }
 
 // memoryLimiter is the in-memory [Limiter] described on [ThrottlePolicy].
 type memoryLimiter struct {
-	p   ThrottlePolicy
-	now func() time.Time
+	p    ThrottlePolicy
+	now  func() time.Time
+	caps [3]int // per budget; budgetUnder's is MaxEntries, shared
 
 	mu      sync.Mutex
 	entries map[throttleMapKey]*throttleEntry
-	head    *throttleEntry // most recently used
-	tail    *throttleEntry // least recently used
+	lists   [3]throttleList
 }
 
 var _ Limiter = (*memoryLimiter)(nil)
 
 func newMemoryLimiter(p ThrottlePolicy, now func() time.Time) *memoryLimiter {
+	p = p.withDefaults()
+	quarter := max(1, p.MaxEntries/4)
 	return &memoryLimiter{
-		p:       p.withDefaults(),
+		p:       p,
 		now:     now,
+		caps:    [3]int{p.MaxEntries, quarter, quarter},
 		entries: make(map[throttleMapKey]*throttleEntry),
 	}
 }
 
-// keys returns the pair, username and address keys of k.
-func throttleKeys(k ThrottleKey) (pair, user, addr throttleMapKey) {
-	sum := sha256.Sum256([]byte(k.Username))
-	ip := k.IP
-	if ip.Is6() {
-		ip = netip.PrefixFrom(ip, 64).Masked().Addr()
+// throttleKeys returns the pair, username (or client id) and address keys
+// of k.
+func throttleKeys(k ThrottleKey) (pair, name, addr throttleMapKey) {
+	kind, s := kindPair, k.Username
+	if k.Username == "" && k.ClientID != "" {
+		kind, s = kindClientPair, k.ClientID
 	}
-	pair = throttleMapKey{kind: kindPair, ip: ip}
-	copy(pair.user[:], sum[:])
-	user = throttleMapKey{kind: kindUser, user: pair.user}
-	addr = throttleMapKey{kind: kindAddr, ip: ip}
-	return pair, user, addr
+	sum := sha256.Sum256([]byte(s))
+	addr.kind = kind + 2
+	switch ip := k.IP.Unmap(); {
+	case ip.Is4():
+		addr.family, addr.ip = 4, ip.As16()
+	case ip.Is6():
+		addr.family, addr.ip = 6, netip.PrefixFrom(ip, 64).Masked().Addr().As16()
+	}
+	name.kind = kind + 1
+	copy(name.name[:], sum[:])
+	pair = addr
+	pair.kind, pair.name = kind, name.name
+	return pair, name, addr
+}
+
+// limit returns the limit of records of kind.
+func (l *memoryLimiter) limit(kind throttleKind) int {
+	switch kind % 3 {
+	case kindPair:
+		return l.p.PairLimit
+	case kindUser:
+		return l.p.UserLimit
+	default:
+		return l.p.AddressLimit
+	}
 }
 
 // delay returns the delay after the n-th attempt past a limit (n >= 1).
@@ -208,12 +318,16 @@ func (l *memoryLimiter) delay(n int) time.Duration {
 	return d
 }
 
-// wait returns how long e must wait at now under limit, 0 if it need not.
-func (l *memoryLimiter) wait(e *throttleEntry, limit int, now int64) time.Duration {
-	if e == nil || e.count < limit || now-e.last > int64(l.p.Window) {
+// wait returns how long e must wait at now, 0 if it need not.
+func (l *memoryLimiter) wait(e *throttleEntry, now int64) time.Duration {
+	if e == nil {
 		return 0
 	}
-	until := e.last + int64(l.delay(e.count-limit+1))
+	limit := l.limit(e.key.kind)
+	if int(e.count) < limit || now-e.last > int64(l.p.Window) {
+		return 0
+	}
+	until := e.last + int64(l.delay(int(e.count)-limit+1))
 	if now >= until {
 		return 0
 	}
@@ -222,146 +336,256 @@ func (l *memoryLimiter) wait(e *throttleEntry, limit int, now int64) time.Durati
 
 // Allow implements [Limiter]. An admitted attempt is charged at once.
 func (l *memoryLimiter) Allow(_ context.Context, k ThrottleKey) (time.Duration, bool) {
-	pk, uk, ak := throttleKeys(k)
+	pk, nk, ak := throttleKeys(k)
 	now := l.now().UnixNano()
 
 	l.mu.Lock()
 	defer l.mu.Unlock()
 	l.sweep(now)
 
-	pair, user, addr := l.entries[pk], l.entries[uk], l.entries[ak]
+	pair, name, addr := l.entries[pk], l.entries[nk], l.entries[ak]
 	known := l.known(pair, now)
-	w := l.wait(pair, l.p.PairLimit, now)
+	w := l.wait(pair, now)
 	if !known {
-		w = max(w, l.wait(user, l.p.UserLimit, now), l.wait(addr, l.p.AddressLimit, now))
+		w = max(w, l.wait(name, now), l.wait(addr, now))
 	}
 	if w > 0 {
 		return w, false
 	}
-	l.charge(pk, now)
+	l.charge(pair, pk, now)
 	if !known {
-		l.charge(uk, now)
+		l.charge(name, nk, now)
 	}
-	l.charge(ak, now)
+	l.charge(addr, ak, now)
 	return 0, true
 }
 
-// known reports whether the pair logged in successfully within
+// known reports whether e is a pair that logged in successfully within
 // KnownWindow: its attempts escape the username's ceiling and the address
 // limit.
-func (l *memoryLimiter) known(pair *throttleEntry, now int64) bool {
-	return pair != nil && pair.success != 0 && now-pair.success <= int64(l.p.KnownWindow)
+func (l *memoryLimiter) known(e *throttleEntry, now int64) bool {
+	return e != nil && e.success != 0 && now-e.success <= int64(l.p.KnownWindow)
 }
 
-// charge counts an attempt against the entry for key, creating it if
-// there is none. (It looks the entry up again: inserting another may have
-// evicted it.)
-func (l *memoryLimiter) charge(key throttleMapKey, now int64) {
-	e := l.entries[key]
-	if e == nil {
+// charge counts an attempt against e, the entry for key, creating it if
+// there is none or if inserting another has removed it.
+func (l *memoryLimiter) charge(e *throttleEntry, key throttleMapKey, now int64) {
+	if e == nil || e.budget == budgetGone {
 		e = l.insert(key)
-	} else {
-		l.unlink(e)
-		l.pushFront(e)
 	}
 	if now-e.last > int64(l.p.Window) {
 		e.count = 0
 	}
-	e.count++
+	if e.count < math.MaxInt32 {
+		e.count++
+	}
 	e.last = now
 	e.touched = now
+	l.place(e, now, true)
 }
 
-// Failure implements [Limiter]. The attempt was charged by Allow.
-func (l *memoryLimiter) Failure(context.Context, ThrottleKey) {}
+// refund takes back an attempt charged against the entry for key.
+func (l *memoryLimiter) refund(key throttleMapKey, now int64) {
+	if e := l.entries[key]; e != nil && e.count > 0 {
+		e.count--
+		l.place(e, now, false)
+	}
+}
+
+// Failure implements [Limiter]. Allow charged the attempt; Failure
+// refunds it if its secret repeats a recent failure of the pair.
+func (l *memoryLimiter) Failure(_ context.Context, k ThrottleKey) {
+	if k.Secret == ([16]byte{}) {
+		return
+	}
+	pk, nk, ak := throttleKeys(k)
+	now := l.now().UnixNano()
+
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	pair := l.entries[pk]
+	if pair == nil {
+		return
+	}
+	for _, f := range pair.failed {
+		if f.digest == k.Secret && now-f.at <= int64(l.p.RepeatWindow) {
+			// Allow charged the username only if the pair was not known.
+			if !l.known(pair, now) {
+				l.refund(nk, now)
+			}
+			l.refund(ak, now)
+			l.refund(pk, now)
+			return
+		}
+	}
+	pair.failed[pair.nextFailed] = failedSecret{digest: k.Secret, at: now}
+	pair.nextFailed = (pair.nextFailed + 1) % repeatSlots
+}
 
 // Success implements [Limiter]: it clears the pair's failures, marks the
 // pair as known, and refunds the attempt to the username and address.
 func (l *memoryLimiter) Success(_ context.Context, k ThrottleKey) {
-	pk, uk, ak := throttleKeys(k)
+	pk, nk, ak := throttleKeys(k)
 	now := l.now().UnixNano()
 
 	l.mu.Lock()
 	defer l.mu.Unlock()
 	pair := l.entries[pk]
 	// Allow charged the username only if the pair was not known.
-	refund := [...]throttleMapKey{ak, uk}
-	n := len(refund)
-	if l.known(pair, now) {
-		n = 1
+	if !l.known(pair, now) {
+		l.refund(nk, now)
 	}
+	l.refund(ak, now)
 	if pair == nil {
 		pair = l.insert(pk)
-	} else {
-		l.unlink(pair)
-		l.pushFront(pair)
 	}
 	pair.count, pair.success, pair.touched = 0, now, now
-	for _, key := range refund[:n] {
-		if e := l.entries[key]; e != nil && e.count > 0 {
-			e.count--
-		}
-	}
+	*pair.failed, pair.nextFailed = [repeatSlots]failedSecret{}, 0
+	l.unlink(pair)
+	l.link(pair, budgetKnown)
 }
 
-// sweep drops a few expired entries from the least recently used end. A
-// known pair outlives Window: it goes back to the front instead, so that
-// only the MaxEntries bound evicts it.
+// sweep drops a few expired records from the least recently used end of
+// each budget. A known pair outlives Window: it leaves its budget when
+// KnownWindow has passed since its last success.
 func (l *memoryLimiter) sweep(now int64) {
-	for range 8 {
-		e := l.tail
-		if e == nil || now-e.touched <= int64(l.p.Window) {
-			return
+	for _, b := range [...]throttleBudget{budgetUnder, budgetOver} {
+		for range 8 {
+			e := l.lists[b].tail
+			if e == nil || now-e.touched <= int64(l.p.Window) {
+				break
+			}
+			l.remove(e)
 		}
-		if l.known(e, now) {
-			l.unlink(e)
-			l.pushFront(e)
+	}
+	for range 8 {
+		e := l.lists[budgetKnown].tail
+		if e == nil || l.known(e, now) {
+			break
+		}
+		if now-e.touched > int64(l.p.Window) {
+			l.remove(e)
 			continue
 		}
-		l.remove(e)
+		l.place(e, now, true)
 	}
 }
 
-// insert adds a new entry for key at the front, evicting the least
-// recently used entry if the limiter is full.
-func (l *memoryLimiter) insert(key throttleMapKey) *throttleEntry {
-	for len(l.entries) >= l.p.MaxEntries && l.tail != nil {
-		l.remove(l.tail)
+// class returns the budget e belongs in at now.
+func (l *memoryLimiter) class(e *throttleEntry, now int64) throttleBudget {
+	switch {
+	case l.known(e, now):
+		return budgetKnown
+	case int(e.count) >= l.limit(e.key.kind) && now-e.last <= int64(l.p.Window):
+		return budgetOver
+	default:
+		return budgetUnder
 	}
-	e := &throttleEntry{key: key}
+}
+
+// place moves e into the budget it belongs in, at the front; if e stays
+// in its budget, it moves to the front only when touched (a known pair
+// moves only on success).
+func (l *memoryLimiter) place(e *throttleEntry, now int64, touched bool) {
+	b := l.class(e, now)
+	if b == e.budget && (!touched || b == budgetKnown) {
+		return
+	}
+	l.unlink(e)
+	l.link(e, b)
+}
+
+// insert adds a new entry for key to budgetUnder, evicting records under
+// their limit first if the limiter is full.
+func (l *memoryLimiter) insert(key throttleMapKey) *throttleEntry {
+	for len(l.entries) >= l.p.MaxEntries {
+		// The other budgets hold at most half of MaxEntries, so
+		// budgetUnder is not empty here.
+		for _, list := range l.lists {
+			if list.tail != nil {
+				l.remove(list.tail)
+				break
+			}
+		}
+	}
+	var e *throttleEntry
+	if key.kind%3 == kindPair {
+		p := &pairEntry{throttleEntry: throttleEntry{key: key}}
+		p.failed = &p.slots
+		e = &p.throttleEntry
+	} else {
+		e = &throttleEntry{key: key}
+	}
 	l.entries[key] = e
-	l.pushFront(e)
+	l.pushFront(e, budgetUnder)
 	return e
+}
+
+// link puts the unlinked e at the front of budget b, making room in b if
+// it is full.
+func (l *memoryLimiter) link(e *throttleEntry, b throttleBudget) {
+	if b != budgetUnder && l.lists[b].n >= l.caps[b] {
+		l.remove(l.evictee(b))
+	}
+	l.pushFront(e, b)
+}
+
+// evictee returns the record to drop from the full budget b: the oldest
+// known pair, or, among the few least recently used records over their
+// limit, the one least over it.
+func (l *memoryLimiter) evictee(b throttleBudget) *throttleEntry {
+	victim := l.lists[b].tail
+	if b != budgetOver {
+		return victim
+	}
+	least := int(victim.count) - l.limit(victim.key.kind)
+	e := victim.prev
+	for range 3 {
+		if e == nil {
+			break
+		}
+		if over := int(e.count) - l.limit(e.key.kind); over < least {
+			victim, least = e, over
+		}
+		e = e.prev
+	}
+	return victim
 }
 
 func (l *memoryLimiter) remove(e *throttleEntry) {
 	l.unlink(e)
+	e.budget = budgetGone
 	delete(l.entries, e.key)
 }
 
-func (l *memoryLimiter) pushFront(e *throttleEntry) {
-	e.prev, e.next = nil, l.head
-	if l.head != nil {
-		l.head.prev = e
+func (l *memoryLimiter) pushFront(e *throttleEntry, b throttleBudget) {
+	list := &l.lists[b]
+	e.budget = b
+	e.prev, e.next = nil, list.head
+	if list.head != nil {
+		list.head.prev = e
 	}
-	l.head = e
-	if l.tail == nil {
-		l.tail = e
+	list.head = e
+	if list.tail == nil {
+		list.tail = e
 	}
+	list.n++
 }
 
 func (l *memoryLimiter) unlink(e *throttleEntry) {
+	list := &l.lists[e.budget]
 	if e.prev != nil {
 		e.prev.next = e.next
 	} else {
-		l.head = e.next
+		list.head = e.next
 	}
 	if e.next != nil {
 		e.next.prev = e.prev
 	} else {
-		l.tail = e.prev
+		list.tail = e.prev
 	}
 	e.prev, e.next = nil, nil
+	list.n--
 }
 
 // len returns the number of records kept.

@@ -1,6 +1,8 @@
 package oauth2pw
 
 import (
+	"context"
+	"crypto/rand"
 	"fmt"
 	"net/netip"
 	"strconv"
@@ -237,9 +239,7 @@ func TestLimiterKnownPairsBounded(t *testing.T) {
 		l.Success(t.Context(), k)
 		clock.advance(time.Minute / 10)
 	}
-	if got := l.len(); got > 100 {
-		t.Errorf("records = %d, want at most 100", got)
-	}
+	checkBudgets(t, l)
 }
 
 // TestLimiterConcurrentBurst checks that attempts are charged when admitted,
@@ -263,43 +263,66 @@ func TestLimiterConcurrentBurst(t *testing.T) {
 	}
 }
 
-// TestLimiterMemoryBound cycles through a million usernames and checks
-// that the limiter never holds more than MaxEntries records.
-func TestLimiterMemoryBound(t *testing.T) {
+// TestLimiterClientKinds checks that client authentication is counted per
+// (client_id, address) pair, per client_id and per address under the
+// policy's limits, apart from logins, and that a client's known pair
+// escapes the client_id ceiling.
+func TestLimiterClientKinds(t *testing.T) {
 	t.Parallel()
-	n := 1_000_000
-	if testing.Short() {
-		n = 100_000
+	client := func(id, ip string) ThrottleKey { return ThrottleKey{ClientID: id, IP: netip.MustParseAddr(ip)} }
+	tests := []struct {
+		name    string
+		fails   []ThrottleKey
+		refused []ThrottleKey
+		allowed []ThrottleKey
+	}{
+		{
+			name:    "pair",
+			fails:   []ThrottleKey{client("app", "198.51.100.1"), client("app", "198.51.100.1"), client("app", "198.51.100.1")},
+			refused: []ThrottleKey{client("app", "198.51.100.1")},
+			allowed: []ThrottleKey{client("app", "198.51.100.2"), client("other", "198.51.100.1"), key("app", "198.51.100.1")},
+		},
+		{
+			name:    "client_id",
+			fails:   []ThrottleKey{client("app", "203.0.113.1"), client("app", "203.0.113.2"), client("app", "203.0.113.3"), client("app", "203.0.113.4")},
+			refused: []ThrottleKey{client("app", "203.0.113.5")},
+			allowed: []ThrottleKey{client("other", "203.0.113.5"), key("app", "203.0.113.5"), client("app", "192.0.2.1")},
+		},
+		{
+			name:    "address",
+			fails:   []ThrottleKey{client("a", "198.51.100.1"), client("b", "198.51.100.1"), client("c", "198.51.100.1"), client("d", "198.51.100.1"), client("e", "198.51.100.1")},
+			refused: []ThrottleKey{client("f", "198.51.100.1")},
+			allowed: []ThrottleKey{client("f", "198.51.100.2"), key("f", "198.51.100.1")},
+		},
+		{
+			name:    "logins do not count for clients",
+			fails:   []ThrottleKey{key("app", "198.51.100.1"), key("app", "198.51.100.1"), key("app", "198.51.100.1")},
+			refused: []ThrottleKey{key("app", "198.51.100.1")},
+			allowed: []ThrottleKey{client("app", "198.51.100.1")},
+		},
 	}
-	for _, maxEntries := range []int{0, 1000} {
-		t.Run(fmt.Sprintf("MaxEntries=%d", maxEntries), func(t *testing.T) {
+	for _, tc := range tests {
+		t.Run(tc.name, func(t *testing.T) {
 			t.Parallel()
-			l, clock := newTestLimiter(ThrottlePolicy{MaxEntries: maxEntries})
-			limit := l.p.MaxEntries
-			for i := range n {
-				// Spread over many addresses so that the address limit
-				// does not stop the attack early.
-				k := ThrottleKey{Username: "u" + strconv.Itoa(i), IP: netip.AddrFrom4([4]byte{10, byte(i >> 16), byte(i >> 8), byte(i)})}
-				if _, ok := l.Allow(t.Context(), k); ok {
-					l.Failure(t.Context(), k)
+			l, _ := newTestLimiter(ThrottlePolicy{PairLimit: 3, UserLimit: 4, AddressLimit: 5})
+			// A known pair: the client authenticated from there before.
+			known := client("app", "192.0.2.1")
+			if _, ok := l.Allow(t.Context(), known); !ok {
+				t.Fatal("first authentication refused")
+			}
+			l.Success(t.Context(), known)
+			for _, k := range tc.fails {
+				fail(t, l, k)
+			}
+			for _, k := range tc.refused {
+				if wait, ok := l.Allow(t.Context(), k); ok || wait != time.Second {
+					t.Errorf("Allow(%+v) = %v, %v; want 1s, false", k, wait, ok)
 				}
-				if i%1000 == 0 {
-					clock.advance(time.Millisecond)
+			}
+			for _, k := range tc.allowed {
+				if _, ok := l.Allow(t.Context(), k); !ok {
+					t.Errorf("Allow(%+v) refused, want admitted", k)
 				}
-			}
-			if got := l.len(); got > limit {
-				t.Errorf("records after %d usernames = %d, want at most %d", n, got, limit)
-			}
-			if got := len(l.entries); got > limit {
-				t.Errorf("map size = %d, want at most %d", got, limit)
-			}
-			// The list and the map agree.
-			count := 0
-			for e := l.head; e != nil; e = e.next {
-				count++
-			}
-			if count != len(l.entries) {
-				t.Errorf("list holds %d records, map %d", count, len(l.entries))
 			}
 		})
 	}
@@ -318,7 +341,7 @@ func TestThrottledLogin(t *testing.T) {
 			c.Throttle = ThrottlePolicy{PairLimit: 3, BaseDelay: 10 * time.Second, MaxDelay: time.Minute}
 		})
 		for i := range 3 {
-			if w := post(e.h, login(e.alice.Username, e.bob.password)); w.Code != 400 {
+			if w := post(e.h, login(e.alice.Username, rand.Text())); w.Code != 400 {
 				t.Fatalf("failure %d: status = %d, want 400", i+1, w.Code)
 			}
 		}
@@ -349,7 +372,7 @@ func TestThrottledLogin(t *testing.T) {
 		decodeSuccess(t, post(e.h, login(e.alice.Username, e.alice.password)))
 		// The success reset the pair: three free failures again.
 		for i := range 3 {
-			if w := post(e.h, login(e.alice.Username, e.bob.password)); w.Code != 400 {
+			if w := post(e.h, login(e.alice.Username, rand.Text())); w.Code != 400 {
 				t.Fatalf("failure %d after success: status = %d, want 400", i+1, w.Code)
 			}
 		}
@@ -361,9 +384,8 @@ func TestThrottledLogin(t *testing.T) {
 func TestThrottleCountsTooLongPasswords(t *testing.T) {
 	t.Parallel()
 	e := newEnv(t, func(e *env, c *Config) { c.Throttle.PairLimit = 2 })
-	long := strings.Repeat("x", 2000)
-	for range 2 {
-		post(e.h, login(e.alice.Username, long))
+	for _, c := range []string{"x", "y"} {
+		post(e.h, login(e.alice.Username, strings.Repeat(c, 2000)))
 	}
 	if w := post(e.h, login(e.alice.Username, e.alice.password)); w.Code != 429 {
 		t.Errorf("after two over-long passwords: status = %d, want 429", w.Code)
@@ -375,10 +397,49 @@ func TestThrottleCountsTooLongPasswords(t *testing.T) {
 func TestThrottleUsernameNormalised(t *testing.T) {
 	t.Parallel()
 	e := newEnv(t, func(e *env, c *Config) { c.Throttle.PairLimit = 2 })
-	post(e.h, login("Alice@Example.com", e.bob.password))
-	post(e.h, login(" alice@EXAMPLE.COM", e.bob.password))
+	post(e.h, login("Alice@Example.com", rand.Text()))
+	post(e.h, login(" alice@EXAMPLE.COM", rand.Text()))
 	if w := post(e.h, login(e.alice.Username, e.alice.password)); w.Code != 429 {
 		t.Errorf("after two failures under other spellings: status = %d, want 429", w.Code)
+	}
+}
+
+// TestThrottleRepeatedPassword checks that the endpoint counts a wrong
+// password sent again for the same user from the same address once: a
+// retrying client and typo retries do not use up the pair limit, while
+// different wrong passwords do.
+func TestThrottleRepeatedPassword(t *testing.T) {
+	t.Parallel()
+	tests := []struct {
+		name  string
+		wrong func() []string
+		want  int // status of the right password afterwards
+	}{
+		{"one wrong password ten times", func() []string {
+			p := rand.Text()
+			return []string{p, p, p, p, p, p, p, p, p, p}
+		}, 200},
+		{"three typos sent twice", func() []string {
+			a, b, c := rand.Text(), rand.Text(), rand.Text()
+			return []string{a, a, b, b, c, c}
+		}, 200},
+		{"five different passwords", func() []string {
+			return []string{rand.Text(), rand.Text(), rand.Text(), rand.Text(), rand.Text()}
+		}, 429},
+	}
+	for _, tc := range tests {
+		t.Run(tc.name, func(t *testing.T) {
+			t.Parallel()
+			e := newEnv(t, func(e *env, c *Config) { c.Throttle.PairLimit = 5 })
+			for i, p := range tc.wrong() {
+				if w := post(e.h, login(e.alice.Username, p)); w.Code != 400 {
+					t.Fatalf("POST /token: wrong password %d: status = %d, want 400", i+1, w.Code)
+				}
+			}
+			if got := post(e.h, login(e.alice.Username, e.alice.password)).Code; got != tc.want {
+				t.Errorf("POST /token: right password: status = %d, want %d", got, tc.want)
+			}
+		})
 	}
 }
 
@@ -417,10 +478,48 @@ func TestCustomLimiter(t *testing.T) {
 	post(e.h, login("", "x")) // invalid_request: the limiter is not asked
 
 	want := []ThrottleKey{key("bob@example.com", "192.0.2.1"), key("bob@example.com", "192.0.2.1"), key("bob@example.com", "192.0.2.1"), key("blocked@example.com", "192.0.2.1")}
+	var secrets [][16]byte
+	for i := range keys {
+		secrets = append(secrets, keys[i].Secret)
+		keys[i].Secret = [16]byte{}
+	}
 	if fmt.Sprint(keys) != fmt.Sprint(want) {
 		t.Errorf("Allow keys = %v, want %v", keys, want)
 	}
+	// The same password gives the same digest, another password another.
+	if len(secrets) == len(want) {
+		if secrets[0] == ([16]byte{}) || secrets[0] != secrets[2] || secrets[0] == secrets[1] || secrets[1] == secrets[3] {
+			t.Errorf("Allow secrets = %x, want non-zero, the first and third equal, the others different", secrets)
+		}
+	}
 	if s, f := lim.successes.Load(), lim.failures.Load(); s != 2 || f != 1 {
 		t.Errorf("Success, Failure calls = %d, %d; want 2, 1", s, f)
+	}
+}
+
+// BenchmarkLimiterFailure measures an admitted attempt and its failure
+// record from a new username and address on a full limiter: the path of
+// an attacker filling the table.
+func BenchmarkLimiterFailure(b *testing.B) {
+	l, _ := newTestLimiter(ThrottlePolicy{})
+	ctx := context.Background()
+	keys := make([]ThrottleKey, 1<<17)
+	for i := range keys {
+		keys[i] = ThrottleKey{Username: "u" + strconv.Itoa(i), IP: netip.AddrFrom4([4]byte{10, byte(i >> 16), byte(i >> 8), byte(i)})}
+		rand.Read(keys[i].Secret[:])
+	}
+	for _, k := range keys {
+		l.Allow(ctx, k)
+		l.Failure(ctx, k)
+	}
+	b.ReportAllocs()
+	i := 0
+	for b.Loop() {
+		k := keys[i%len(keys)]
+		i++
+		if _, ok := l.Allow(ctx, k); !ok {
+			b.Fatal("refused")
+		}
+		l.Failure(ctx, k)
 	}
 }
