@@ -3,17 +3,24 @@ package jwtauth
 import (
 	"context"
 	"errors"
+	"fmt"
+	"log/slog"
 	"net/http"
 	"time"
 
 	"github.com/authkit-go/authkit/userstore"
 )
 
-// defaultRealm is the realm of the challenges [Middleware] sends unless
-// [WithRealm] says otherwise.
-const defaultRealm = "api"
+// ErrUnavailable is wrapped by the error of a [Verifier] that could not
+// check a token because something it depends on failed: a
+// [RemoteVerifier] that has not been able to fetch its issuer's keys yet.
+// [Middleware] answers such a refusal 503 with error
+// [CodeTemporarilyUnavailable] and no WWW-Authenticate challenge: the token
+// may well be valid, and the client should retry rather than discard it.
+var ErrUnavailable = errors.New("jwtauth: verification temporarily unavailable")
 
-// Option adjusts [Middleware] and [OptionalMiddleware].
+// Option adjusts [Middleware], [OptionalMiddleware] and
+// [KeySet.JWKSHandler]. A nil Option is skipped.
 type Option func(*options)
 
 type options struct {
@@ -24,10 +31,26 @@ type options struct {
 	users    userstore.Store
 	cacheTTL time.Duration
 	cacheMax int
+	log      *slog.Logger
+}
+
+// WithLogger makes the middleware tell the operator why it refused a
+// request, which the client learns only from the fixed error description:
+// each refusal is logged to l with the request's method and path, the
+// status, the error code and the reason (the verifier's error, such as a
+// wrong audience, an expired token, an unknown key ID or a bad signature;
+// the user that is gone or disabled; the store's error), at level Info,
+// Warn for a 503, and Debug for a request without credentials. The token,
+// the query string and the request's headers are never logged; the
+// subject is, once the token verified. With [KeySet.JWKSHandler], l gets
+// the handler's warnings. The default, and what a nil l means, is no
+// logging.
+func WithLogger(l *slog.Logger) Option {
+	return func(o *options) { o.log = l }
 }
 
 // WithRealm sets the realm attribute of the WWW-Authenticate challenges.
-// The default is "api"; an empty realm leaves the attribute out.
+// The default is [DefaultRealm]; an empty realm leaves the attribute out.
 // Characters RFC 6750 forbids in the attribute are dropped.
 func WithRealm(realm string) Option {
 	return func(o *options) { o.realm = realm }
@@ -131,23 +154,25 @@ func WithUserCache(ttl time.Duration, size int) Option {
 //     WWW-Authenticate: Bearer realm="api", no error attribute;
 //   - malformed credentials (an empty token, a token that is not b64token
 //     syntax, "Bearer a, Bearer b"): 400 [CodeInvalidRequest],
-//     [DescMalformedCredential];
+//     "Malformed Bearer credentials";
 //   - a token sent twice: two Authorization fields, two cookies or two
 //     enabled access_token query parameters, or two methods at once (the
 //     header, the cookie, an access_token query parameter even when query
 //     tokens are not enabled, an access_token form parameter when an
 //     earlier handler already parsed the body into r.PostForm): 400
-//     [CodeInvalidRequest], [DescMultipleCredentials];
-//   - a token v refuses: 401 [CodeInvalidToken] with [DescExpiredToken] for
-//     [ErrTokenExpired], [DescRevokedToken] for [ErrTokenRevoked] and
-//     [DescInvalidToken] for everything else, including a token without a
-//     subject;
+//     [CodeInvalidRequest], "More than one access token was sent";
+//   - a token v refuses: 401 [CodeInvalidToken] with "The access token
+//     expired" for [ErrTokenExpired], "The access token is no longer
+//     valid" for [ErrTokenRevoked] and "The access token is invalid" for
+//     everything else, including a token without a subject; but 503
+//     [CodeTemporarilyUnavailable] for [ErrUnavailable];
 //   - with [WithUsers], a user that is gone or disabled, or a token issued
-//     before the user's TokensValidAfter: 401 [CodeInvalidToken],
-//     [DescRevokedToken]; a store failure: 503
+//     before the user's TokensValidAfter: 401 [CodeInvalidToken], "The
+//     access token is no longer valid"; a store failure: 503
 //     [CodeTemporarilyUnavailable].
 //
-// A nil v refuses every token.
+// [WithLogger] tells the operator the reason of each refusal. A nil v
+// refuses every token.
 func Middleware(v Verifier, opts ...Option) func(http.Handler) http.Handler {
 	return newAuthenticator(v, false, opts).wrap
 }
@@ -171,11 +196,12 @@ type authenticator struct {
 	onError  func(w http.ResponseWriter, r *http.Request, c Challenge)
 	cookie   string
 	query    bool
-	users    *userLoader // nil: no user loading
+	users    *userLoader  // nil: no user loading
+	log      *slog.Logger // nil: no logging
 }
 
 func newAuthenticator(v Verifier, optional bool, opts []Option) *authenticator {
-	o := options{realm: defaultRealm, cacheTTL: defaultUserCacheTTL}
+	o := options{realm: DefaultRealm, cacheTTL: defaultUserCacheTTL}
 	for _, opt := range opts {
 		if opt != nil {
 			opt(&o)
@@ -191,6 +217,7 @@ func newAuthenticator(v Verifier, optional bool, opts []Option) *authenticator {
 		onError:  o.onError,
 		cookie:   o.cookie,
 		query:    o.query,
+		log:      o.log,
 	}
 	if a.onError == nil {
 		a.onError = a.writeChallenge
@@ -219,19 +246,19 @@ func (a *authenticator) serve(w http.ResponseWriter, r *http.Request, next http.
 			next.ServeHTTP(w, r)
 			return
 		}
-		a.onError(w, r, NoCredentials())
+		a.refuse(w, r, refusal{Challenge{Status: http.StatusUnauthorized}, errNoCredentials, ""})
 		return
 	case credMalformed:
-		a.onError(w, r, Challenge{Status: http.StatusBadRequest, Code: CodeInvalidRequest, Description: DescMalformedCredential})
+		a.refuse(w, r, refusal{Challenge{Status: http.StatusBadRequest, Code: CodeInvalidRequest, Description: descMalformedCredential}, errMalformedCredential, ""})
 		return
 	case credMultiple:
-		a.onError(w, r, Challenge{Status: http.StatusBadRequest, Code: CodeInvalidRequest, Description: DescMultipleCredentials})
+		a.refuse(w, r, refusal{Challenge{Status: http.StatusBadRequest, Code: CodeInvalidRequest, Description: descMultipleCredentials}, errMultipleCredentials, ""})
 		return
 	}
 	ctx := r.Context()
-	claims, u, c, ok := a.authenticate(ctx, raw)
-	if !ok {
-		a.onError(w, r, c)
+	claims, u, no := a.authenticate(ctx, raw)
+	if no != nil {
+		a.refuse(w, r, *no)
 		return
 	}
 	if src == srcQuery {
@@ -240,48 +267,117 @@ func (a *authenticator) serve(w http.ResponseWriter, r *http.Request, next http.
 	next.ServeHTTP(w, r.WithContext(withClaims(ctx, claims, u)))
 }
 
+// refusal is the answer to a request that is not let through, with its
+// reason for the log.
+type refusal struct {
+	c     Challenge
+	cause error
+	sub   string // the verified subject, if any
+}
+
+// The reasons of refusals that are not a verifier's or a store's error.
+var (
+	errNoCredentials       = errors.New("no Bearer credentials")
+	errMalformedCredential = errors.New("malformed Bearer credentials")
+	errMultipleCredentials = errors.New("access token sent more than once")
+	errNoVerifiedSubject   = errors.New("the verifier returned no subject")
+	errUserDisabled        = errors.New("user disabled")
+	errTokenBeforeCutoff   = errors.New("token issued before the user's TokensValidAfter")
+)
+
+// refuse logs no and answers with its challenge.
+func (a *authenticator) refuse(w http.ResponseWriter, r *http.Request, no refusal) {
+	if a.log != nil {
+		a.logRefusal(r, no)
+	}
+	a.onError(w, r, no.c)
+}
+
+func (a *authenticator) logRefusal(r *http.Request, no refusal) {
+	status := no.c.Status
+	if status == 0 {
+		status = http.StatusUnauthorized
+	}
+	level := slog.LevelInfo
+	switch {
+	case status >= 500:
+		level = slog.LevelWarn
+	case no.cause == errNoCredentials:
+		level = slog.LevelDebug
+	}
+	ctx := r.Context()
+	if !a.log.Enabled(ctx, level) {
+		return
+	}
+	attrs := make([]slog.Attr, 0, 6)
+	attrs = append(attrs, slog.String("method", r.Method), slog.String("path", r.URL.Path), slog.Int("status", status))
+	if no.c.Code != "" {
+		attrs = append(attrs, slog.String("error", no.c.Code))
+	}
+	if no.cause != nil {
+		attrs = append(attrs, slog.String("reason", no.cause.Error()))
+	}
+	if no.sub != "" {
+		attrs = append(attrs, slog.String("sub", no.sub))
+	}
+	a.log.LogAttrs(ctx, level, "jwtauth: request refused", attrs...)
+}
+
 // authenticate verifies raw and, with user loading, checks its user. It
 // returns the verified claims, which may be shared, and the request's copy
-// of the user (nil without user loading), or the challenge to answer with.
-func (a *authenticator) authenticate(ctx context.Context, raw string) (*Claims, *userstore.User, Challenge, bool) {
+// of the user (nil without user loading), or the refusal to answer with.
+func (a *authenticator) authenticate(ctx context.Context, raw string) (*Claims, *userstore.User, *refusal) {
 	claims, err := a.v.Verify(ctx, raw)
 	if err != nil {
-		return nil, nil, invalidToken(tokenErrorDescription(err)), false
+		return nil, nil, &refusal{c: tokenChallenge(err), cause: err}
 	}
 	if claims == nil || claims.Subject == "" {
-		return nil, nil, invalidToken(DescInvalidToken), false
+		return nil, nil, &refusal{c: invalidToken(descInvalidToken), cause: errNoVerifiedSubject}
 	}
 	if a.users == nil {
-		return claims, nil, Challenge{}, true
+		return claims, nil, nil
 	}
 	u, err := a.users.user(ctx, claims.Subject)
 	switch {
 	case errors.Is(err, userstore.ErrNotFound):
-		return nil, nil, invalidToken(DescRevokedToken), false
+		return nil, nil, &refusal{invalidToken(descRevokedToken), err, claims.Subject}
 	case err != nil:
-		return nil, nil, Challenge{Status: http.StatusServiceUnavailable, Code: CodeTemporarilyUnavailable, Description: DescUnavailable}, false
-	case u == nil, u.Disabled, claims.IssuedAt.Unix() < u.TokensValidAfter.Unix():
-		return nil, nil, invalidToken(DescRevokedToken), false
+		return nil, nil, &refusal{unavailable(), fmt.Errorf("user store: %w", err), claims.Subject}
+	case u == nil:
+		return nil, nil, &refusal{invalidToken(descRevokedToken), userstore.ErrNotFound, claims.Subject}
+	case u.Disabled:
+		return nil, nil, &refusal{invalidToken(descRevokedToken), errUserDisabled, claims.Subject}
+	case claims.IssuedAt.Unix() < u.TokensValidAfter.Unix():
+		return nil, nil, &refusal{invalidToken(descRevokedToken), errTokenBeforeCutoff, claims.Subject}
 	}
-	return claims, u, Challenge{}, true
+	return claims, u, nil
 }
 
 func invalidToken(desc string) Challenge {
 	return Challenge{Status: http.StatusUnauthorized, Code: CodeInvalidToken, Description: desc}
 }
 
-// tokenErrorDescription maps a [Verifier] error to the fixed vocabulary.
-func tokenErrorDescription(err error) string {
+func unavailable() Challenge {
+	return Challenge{Status: http.StatusServiceUnavailable, Code: CodeTemporarilyUnavailable, Description: descUnavailable}
+}
+
+// tokenChallenge maps a [Verifier] error to the answer, with a description
+// from the fixed vocabulary.
+func tokenChallenge(err error) Challenge {
 	switch {
+	case errors.Is(err, ErrUnavailable):
+		return unavailable()
 	case errors.Is(err, ErrTokenExpired):
-		return DescExpiredToken
+		return invalidToken(descExpiredToken)
 	case errors.Is(err, ErrTokenRevoked):
-		return DescRevokedToken
+		return invalidToken(descRevokedToken)
 	}
-	return DescInvalidToken
+	return invalidToken(descInvalidToken)
 }
 
 // refuseAll is the [Verifier] that stands in for a nil one.
 type refuseAll struct{}
 
-func (refuseAll) Verify(context.Context, string) (*Claims, error) { return nil, ErrTokenInvalid }
+func (refuseAll) Verify(context.Context, string) (*Claims, error) { return nil, errNilVerifier }
+
+var errNilVerifier = fmt.Errorf("%w: no verifier configured", ErrTokenInvalid)

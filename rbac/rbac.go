@@ -62,10 +62,6 @@ import (
 	"github.com/authkit-go/authkit/jwtauth"
 )
 
-// defaultRealm matches the default realm of [jwtauth.Middleware], so that
-// both answer with the same challenge.
-const defaultRealm = "api"
-
 // Option adjusts the answers of a [Policy]'s checks. Pass options to
 // [NewPolicy]; a policy without roles, rbac.NewPolicy(nil, nil, opts...),
 // gives the package-level checks other options. A nil Option is skipped.
@@ -143,7 +139,7 @@ type check struct {
 
 // middleware returns the middleware that enforces c with p's options.
 func (p *Policy) middleware(c check) func(http.Handler) http.Handler {
-	realm, onError := defaultRealm, jwtauth.WriteChallenge
+	realm, onError := jwtauth.DefaultRealm, jwtauth.WriteChallenge
 	var custom func(http.ResponseWriter, *http.Request, jwtauth.Challenge)
 	if p != nil {
 		if p.opts.realmSet {
@@ -172,7 +168,7 @@ func (p *Policy) middleware(c check) func(http.Handler) http.Handler {
 			pr, ok := jwtauth.PrincipalFrom(r.Context())
 			switch {
 			case !ok:
-				fail(w, r, jwtauth.NoCredentials())
+				fail(w, r, jwtauth.Challenge{Status: http.StatusUnauthorized})
 			case !c.allow(pr):
 				fail(w, r, forbidden)
 			default:
@@ -185,7 +181,7 @@ func (p *Policy) middleware(c check) func(http.Handler) http.Handler {
 // misconfigured answers every request to a check that was built wrong:
 // 500 {"error": "server_error"}, with no challenge.
 func misconfigured(w http.ResponseWriter, _ *http.Request) {
-	jwtauth.WriteChallenge(w, "", jwtauth.Challenge{Status: http.StatusInternalServerError, Code: "server_error"})
+	jwtauth.WriteError(w, http.StatusInternalServerError, "server_error", "")
 }
 
 // denyAll is the middleware of a check that was built wrong.

@@ -208,7 +208,7 @@ func TestErrorHandler(t *testing.T) {
 		principal *jwtauth.Principal
 		want      jwtauth.Challenge
 	}{
-		{"no principal", p.RequireAny("admin"), nil, jwtauth.NoCredentials()},
+		{"no principal", p.RequireAny("admin"), nil, jwtauth.Challenge{Status: http.StatusUnauthorized}},
 		{"lacks role", p.RequireAny("admin"), roles("user"), jwtauth.Challenge{
 			Status: http.StatusForbidden, Code: jwtauth.CodeInsufficientScope, Description: jwtauth.DescInsufficientRole,
 		}},

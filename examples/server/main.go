@@ -9,16 +9,18 @@
 // The routes are:
 //
 //	POST /token                  OAuth 2.0 password grant (form-encoded)
-//	GET  /api/me                 the caller: id, name, email, roles
-//	GET  /api/protected          {"message": "Hello Alice!", "roles": [...]}
-//	GET  /api/admin/users        every user's id, name and roles; role admin only
+//	GET  /api/me                 the caller: id, name, email, role, roles
+//	GET  /api/protected          {"message": "Hello Alice!", "your_role": "admin", "roles": [...]}
+//	GET  /api/admin/users        every user's id, name, role and roles; role admin only
 //	GET  /.well-known/jwks.json  the public verification keys
 //	GET  /healthz                "ok", unauthenticated
 //
 // Every /api/ route needs an "Authorization: Bearer <token>" header and
 // loads the token's user from the store on each request, so a user who is
 // disabled, deleted, demoted or signed out everywhere loses access at
-// once. Errors are JSON {"error", "error_description"} with the RFC 6749
+// once. "role" and "your_role" are the user's first role, the fields of
+// the FastAPI original, so its clients work unchanged; "roles" lists them
+// all. Errors are JSON {"error", "error_description"} with the RFC 6749
 // and RFC 6750 codes.
 //
 // The flags are:
@@ -41,6 +43,10 @@
 //		Access-token lifetime, at most 24h (default 30m).
 //	-throttle
 //		Throttle failed logins (default true).
+//	-genkey path
+//		Write a new Ed25519 signing key to path (PEM PKCS#8, mode 0600),
+//		print how to use it, and exit. An existing file is never
+//		overwritten. Serve with -key path, and tokens survive restarts.
 //	-demo-users
 //		When the store is empty, create alice@example.com (admin) and
 //		bob@example.com (user) with well-known passwords (default true).
@@ -75,6 +81,8 @@ import (
 	"strings"
 	"syscall"
 	"time"
+
+	"github.com/authkit-go/authkit/jwtauth"
 )
 
 // Server limits. ReadHeaderTimeout bounds slow-loris clients; the read and
@@ -109,6 +117,9 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 	if err != nil {
 		return err
 	}
+	if cfg.genKey != "" {
+		return genKey(cfg.genKey, stdout)
+	}
 	cfg.logger = slog.New(slog.NewTextHandler(stderr, nil))
 	var reason string
 	cfg.demoUsers, reason = demoUsersDecision(cfg.addr, cfg.demoUsers, cfg.demoUsersSet)
@@ -142,6 +153,7 @@ func parseFlags(args []string, output io.Writer) (appConfig, error) {
 	fs.SetOutput(output)
 	fs.StringVar(&cfg.addr, "addr", "127.0.0.1:8080", "TCP `address` to listen on")
 	fs.StringVar(&cfg.keyFile, "key", "", "`path` of the signing key: PEM PKCS#8 private key (Ed25519, ECDSA, RSA) or JWK / JWK Set JSON (kty oct for HMAC); empty: a fresh Ed25519 key whose tokens die with the process")
+	fs.StringVar(&cfg.genKey, "genkey", "", "write a new Ed25519 signing key to `path` (mode 0600), print how to use it, and exit")
 	fs.StringVar(&cfg.issuer, "issuer", "http://127.0.0.1:8080", "the tokens' \"iss\" `url`")
 	fs.StringVar(&audience, "audience", "http://127.0.0.1:8080/api", "the tokens' \"aud\": comma-separated `list`")
 	fs.DurationVar(&cfg.ttl, "ttl", 30*time.Minute, "access-token lifetime (at most 24h)")
@@ -180,6 +192,37 @@ func parseFlags(args []string, output io.Writer) (appConfig, error) {
 		return appConfig{}, errors.New("-audience: want at least one audience")
 	}
 	return cfg, nil
+}
+
+// genKey writes a new Ed25519 signing key to path as PEM PKCS#8, readable
+// by its owner only, and tells out how to serve with it. It refuses to
+// overwrite an existing file, so a kept key is never lost to a typo.
+func genKey(path string, out io.Writer) error {
+	k, err := jwtauth.GenerateKey(jwtauth.EdDSA)
+	if err != nil {
+		return fmt.Errorf("-genkey: %w", err)
+	}
+	pem, err := k.MarshalPEM()
+	if err != nil {
+		return fmt.Errorf("-genkey: %w", err)
+	}
+	f, err := os.OpenFile(path, os.O_WRONLY|os.O_CREATE|os.O_EXCL, 0o600)
+	if err != nil {
+		return fmt.Errorf("-genkey: %w", err)
+	}
+	if _, err := f.Write(pem); err != nil {
+		f.Close()
+		os.Remove(path)
+		return fmt.Errorf("-genkey: %w", err)
+	}
+	if err := f.Close(); err != nil {
+		os.Remove(path)
+		return fmt.Errorf("-genkey: %w", err)
+	}
+	fmt.Fprintf(out, "Wrote a new Ed25519 signing key (kid %s) to %s, readable by you only.\n", k.ID(), path)
+	fmt.Fprintf(out, "Serve with it, and tokens survive restarts:\n\n  go run ./examples/server -key %s\n\n", path)
+	fmt.Fprintf(out, "Keep it secret: whoever has it can mint tokens for any user.\n")
+	return nil
 }
 
 // Why the demo users are enabled or not, as the start-up log says. Enabled

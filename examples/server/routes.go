@@ -7,6 +7,7 @@ import (
 	"io"
 	"log/slog"
 	"net/http"
+	"os"
 	"time"
 
 	"github.com/authkit-go/authkit/jwtauth"
@@ -20,16 +21,17 @@ import (
 // logins that name no client (RFC 9068 makes the claim required).
 const clientID = "authkit-example"
 
-// realm is the protection space named in WWW-Authenticate challenges:
-// "api", the default of both jwtauth.Middleware and rbac, so that the 401
-// and 403 challenges agree.
-const realm = "api"
+// realm is the protection space named in WWW-Authenticate challenges: the
+// default of both jwtauth.Middleware and rbac, so that the 401 and 403
+// challenges agree.
+const realm = jwtauth.DefaultRealm
 
 // appConfig is what the command line configures, plus knobs that only
 // tests set.
 type appConfig struct {
 	addr      string
 	keyFile   string
+	genKey    string // -genkey: write a new key there and exit
 	issuer    string
 	audience  []string
 	ttl       time.Duration
@@ -106,7 +108,6 @@ func newApp(ctx context.Context, cfg appConfig) (*app, error) {
 		Users:  a.users,
 		Hasher: a.hasher,
 		Tokens: a.tokens,
-		TTL:    cfg.ttl,
 
 		DefaultClientID: clientID,
 		// Throttling stays on unless -throttle=false: without it the
@@ -136,7 +137,11 @@ func loadKeys(path string, log *slog.Logger) (*jwtauth.KeySet, error) {
 		log.Warn("no -key given: signing with a fresh Ed25519 key; tokens die with the process", "key", k)
 		return jwtauth.NewKeySet(k)
 	}
-	keys, err := jwtauth.LoadKeyFile(path)
+	data, err := os.ReadFile(path)
+	if err != nil {
+		return nil, fmt.Errorf("-key: %w", err)
+	}
+	keys, err := jwtauth.ParseKeys(data)
 	if err != nil {
 		return nil, fmt.Errorf("-key: %w", err)
 	}
@@ -214,12 +219,22 @@ func (a *app) routes() http.Handler {
 	return mux
 }
 
-// userJSON is a user as /api/me shows it.
+// userJSON is a user as /api/me shows it. Role is the first of Roles, the
+// single "role" field clients of the FastAPI original read.
 type userJSON struct {
 	ID    string   `json:"id"`
 	Name  string   `json:"name"`
 	Email string   `json:"email"`
+	Role  string   `json:"role"`
 	Roles []string `json:"roles"`
+}
+
+// firstRole returns roles[0], or "" when there is none.
+func firstRole(roles []string) string {
+	if len(roles) == 0 {
+		return ""
+	}
+	return roles[0]
 }
 
 // me answers GET /api/me: the caller.
@@ -228,7 +243,7 @@ func (a *app) me(w http.ResponseWriter, r *http.Request) {
 	if !ok {
 		return
 	}
-	u := userJSON{ID: p.Subject, Roles: p.Roles}
+	u := userJSON{ID: p.Subject, Role: firstRole(p.Roles), Roles: p.Roles}
 	if p.User != nil {
 		u.Name, u.Email = p.User.Name, p.User.Email
 	}
@@ -241,7 +256,7 @@ func (a *app) me(w http.ResponseWriter, r *http.Request) {
 func principal(w http.ResponseWriter, r *http.Request) (*jwtauth.Principal, bool) {
 	p, ok := jwtauth.PrincipalFrom(r.Context())
 	if !ok {
-		jwtauth.WriteChallenge(w, realm, jwtauth.NoCredentials())
+		jwtauth.WriteChallenge(w, realm, jwtauth.Challenge{})
 	}
 	return p, ok
 }
@@ -257,15 +272,17 @@ func (a *app) protected(w http.ResponseWriter, r *http.Request) {
 		name = p.User.Name
 	}
 	writeJSON(w, http.StatusOK, struct {
-		Message string   `json:"message"`
-		Roles   []string `json:"roles"`
-	}{"Hello " + name + "!", p.Roles})
+		Message  string   `json:"message"`
+		YourRole string   `json:"your_role"`
+		Roles    []string `json:"roles"`
+	}{"Hello " + name + "!", firstRole(p.Roles), p.Roles})
 }
 
 // listedUser is a user as /api/admin/users lists it.
 type listedUser struct {
 	ID    string   `json:"id"`
 	Name  string   `json:"name"`
+	Role  string   `json:"role"`
 	Roles []string `json:"roles"`
 }
 
@@ -278,11 +295,11 @@ func (a *app) listUsers(w http.ResponseWriter, r *http.Request) {
 		page, next, err := a.users.ListUsers(r.Context(), opts)
 		if err != nil {
 			a.log.ErrorContext(r.Context(), "list users", "err", err)
-			writeError(w, http.StatusInternalServerError, "server_error", "The server could not complete the request")
+			jwtauth.WriteError(w, http.StatusInternalServerError, "server_error", "The server could not complete the request")
 			return
 		}
 		for _, u := range page {
-			list = append(list, listedUser{ID: u.ID, Name: u.Name, Roles: u.Roles})
+			list = append(list, listedUser{ID: u.ID, Name: u.Name, Role: firstRole(u.Roles), Roles: u.Roles})
 		}
 		if next == "" || next == opts.After {
 			break
@@ -305,12 +322,12 @@ func healthz(w http.ResponseWriter, _ *http.Request) {
 // serve.
 func methodNotAllowed(w http.ResponseWriter, _ *http.Request) {
 	w.Header().Set("Allow", "GET, HEAD")
-	writeError(w, http.StatusMethodNotAllowed, "invalid_request", "Method not allowed")
+	jwtauth.WriteError(w, http.StatusMethodNotAllowed, "invalid_request", "Method not allowed")
 }
 
 // notFound answers every path the API does not have.
 func notFound(w http.ResponseWriter, _ *http.Request) {
-	writeError(w, http.StatusNotFound, "not_found", "No such resource")
+	jwtauth.WriteError(w, http.StatusNotFound, "not_found", "No such resource")
 }
 
 // writeJSON writes v, a value of one of this file's response types, as a
@@ -321,16 +338,4 @@ func writeJSON(w http.ResponseWriter, status int, v any) {
 	h.Set("Cache-Control", "no-store")
 	w.WriteHeader(status)
 	json.NewEncoder(w).Encode(v)
-}
-
-// writeError writes the JSON error body {"error", "error_description"}.
-func writeError(w http.ResponseWriter, status int, code, desc string) {
-	h := w.Header()
-	h.Set("Content-Type", "application/json")
-	h.Set("Cache-Control", "no-store")
-	w.WriteHeader(status)
-	json.NewEncoder(w).Encode(struct {
-		Error       string `json:"error"`
-		Description string `json:"error_description"`
-	}{code, desc})
 }

@@ -230,8 +230,8 @@ func TestRoutes(t *testing.T) {
 	t.Run("me", func(t *testing.T) {
 		t.Parallel()
 		want := map[string]userJSON{
-			alice: {ID: "1", Name: "Alice", Email: alice, Roles: []string{"admin"}},
-			bob:   {ID: "2", Name: "Bob", Email: bob, Roles: []string{"user"}},
+			alice: {ID: "1", Name: "Alice", Email: alice, Role: "admin", Roles: []string{"admin"}},
+			bob:   {ID: "2", Name: "Bob", Email: bob, Role: "user", Roles: []string{"user"}},
 		}
 		for user, tok := range tokens {
 			r := get(t, srv, "/api/me", "Bearer "+tok)
@@ -239,7 +239,7 @@ func TestRoutes(t *testing.T) {
 				t.Fatalf("GET /api/me as %s: status = %d, want 200; body %s", user, r.status, r.body)
 			}
 			if got := decode[userJSON](t, r); got.ID != want[user].ID || got.Name != want[user].Name ||
-				got.Email != want[user].Email || !slices.Equal(got.Roles, want[user].Roles) {
+				got.Email != want[user].Email || got.Role != want[user].Role || !slices.Equal(got.Roles, want[user].Roles) {
 				t.Errorf("GET /api/me as %s = %+v, want %+v", user, got, want[user])
 			}
 			if got := r.header.Get("Cache-Control"); got != "no-store" {
@@ -250,19 +250,21 @@ func TestRoutes(t *testing.T) {
 	t.Run("protected", func(t *testing.T) {
 		t.Parallel()
 		type protected struct {
-			Message string   `json:"message"`
-			Roles   []string `json:"roles"`
+			Message  string   `json:"message"`
+			YourRole string   `json:"your_role"`
+			Roles    []string `json:"roles"`
 		}
 		want := map[string]protected{
-			alice: {"Hello Alice!", []string{"admin"}},
-			bob:   {"Hello Bob!", []string{"user"}},
+			alice: {"Hello Alice!", "admin", []string{"admin"}},
+			bob:   {"Hello Bob!", "user", []string{"user"}},
 		}
 		for user, tok := range tokens {
 			r := get(t, srv, "/api/protected", "Bearer "+tok)
 			if r.status != http.StatusOK {
 				t.Fatalf("GET /api/protected as %s: status = %d, want 200; body %s", user, r.status, r.body)
 			}
-			if got := decode[protected](t, r); got.Message != want[user].Message || !slices.Equal(got.Roles, want[user].Roles) {
+			if got := decode[protected](t, r); got.Message != want[user].Message || got.YourRole != want[user].YourRole ||
+				!slices.Equal(got.Roles, want[user].Roles) {
 				t.Errorf("GET /api/protected as %s = %+v, want %+v", user, got, want[user])
 			}
 		}
@@ -276,14 +278,14 @@ func TestRoutes(t *testing.T) {
 		got := decode[struct {
 			Users []listedUser `json:"users"`
 		}](t, r)
-		want := []listedUser{{"1", "Alice", []string{"admin"}}, {"2", "Bob", []string{"user"}}}
+		want := []listedUser{{"1", "Alice", "admin", []string{"admin"}}, {"2", "Bob", "user", []string{"user"}}}
 		if !slices.EqualFunc(got.Users, want, func(a, b listedUser) bool {
-			return a.ID == b.ID && a.Name == b.Name && slices.Equal(a.Roles, b.Roles)
+			return a.ID == b.ID && a.Name == b.Name && a.Role == b.Role && slices.Equal(a.Roles, b.Roles)
 		}) {
 			t.Errorf("GET /api/admin/users = %+v, want %+v", got.Users, want)
 		}
 		if strings.Contains(string(r.body), "argon2") || strings.Contains(string(r.body), "email") {
-			t.Errorf("GET /api/admin/users shows more than id, name and roles: %s", r.body)
+			t.Errorf("GET /api/admin/users shows more than id, name, role and roles: %s", r.body)
 		}
 	})
 	t.Run("admin users as bob", func(t *testing.T) {
