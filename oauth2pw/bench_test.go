@@ -12,6 +12,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/authkit-go/authkit/jwtauth"
 	"github.com/authkit-go/authkit/userstore"
 )
 
@@ -95,6 +96,34 @@ func (freeHasher) NeedsRehash(string) bool { return false }
 // EdDSA signing, JSON), to add to a Verify for the full login.
 func BenchmarkTokenEndpointOwnCost(b *testing.B) {
 	e := newEnv(b, func(e *env, c *Config) { c.Hasher = freeHasher{} })
+	if err := e.store.SetPasswordHash(context.Background(), e.bob.ID, "$free$"+e.bob.password); err != nil {
+		b.Fatal(err)
+	}
+	body := login(e.bob.Username, e.bob.password).Encode()
+	b.ReportAllocs()
+	for b.Loop() {
+		r := httptest.NewRequest(http.MethodPost, "/token", strings.NewReader(body))
+		r.Header.Set("Content-Type", "application/x-www-form-urlencoded")
+		w := httptest.NewRecorder()
+		e.h.ServeHTTP(w, r)
+		if w.Code != http.StatusOK {
+			b.Fatalf("status = %d; body %s", w.Code, w.Body)
+		}
+	}
+}
+
+// BenchmarkTokenEndpointOwnCostClaims is BenchmarkTokenEndpointOwnCost
+// with a Claims hook that adds two custom claims: the hook's own cost.
+func BenchmarkTokenEndpointOwnCostClaims(b *testing.B) {
+	e := newEnv(b, func(e *env, c *Config) {
+		c.Hasher = freeHasher{}
+		c.Claims = func(_ context.Context, u *userstore.User, c *jwtauth.Claims) error {
+			if err := jwtauth.SetClaim(c, "role", u.Roles[0]); err != nil {
+				return err
+			}
+			return jwtauth.SetClaim(c, "tenant", "acme")
+		}
+	})
 	if err := e.store.SetPasswordHash(context.Background(), e.bob.ID, "$free$"+e.bob.password); err != nil {
 		b.Fatal(err)
 	}

@@ -4,10 +4,10 @@ import (
 	"crypto/rand"
 	"crypto/sha256"
 	"crypto/subtle"
-	"encoding/base64"
 	"net/http"
 	"net/netip"
 	"net/url"
+	"slices"
 	"strings"
 )
 
@@ -38,7 +38,7 @@ func newClientRegistry(clients []Client, require bool, defaultID string) *client
 			id:     c.ID,
 			public: c.Secret == "",
 			digest: sha256.Sum256([]byte(c.Secret)),
-			scopes: cloneScopes(c.Scopes),
+			scopes: slices.Clone(c.Scopes),
 		}
 	}
 	if !require {
@@ -82,15 +82,8 @@ func (reg *clientRegistry) check(id, secret string) (*client, bool) {
 	}
 }
 
-func cloneScopes(s []string) []string {
-	if s == nil {
-		return nil
-	}
-	return append(make([]string, 0, len(s)), s...)
-}
-
-func errInvalidClient() *Error {
-	return tokenError(http.StatusUnauthorized, CodeInvalidClient, descInvalidClient)
+func errInvalidClient() *tokenError {
+	return newTokenError(http.StatusUnauthorized, CodeInvalidClient, descInvalidClient)
 }
 
 // clientCreds are the client credentials a request presents (RFC 6749
@@ -106,7 +99,7 @@ type clientCreds struct {
 // both. The empty Basic credential ("Basic Og==") counts as no header. It
 // answers 400 for two Authorization headers or for Basic beside body
 // credentials, and 401 for any other scheme or a malformed Basic value.
-func readClientCreds(r *http.Request, form url.Values) (clientCreds, *Error) {
+func readClientCreds(r *http.Request, form url.Values) (clientCreds, *tokenError) {
 	cr := clientCreds{id: form.Get("client_id"), secret: form.Get("client_secret")}
 	authz := r.Header.Values("Authorization")
 	switch len(authz) {
@@ -116,7 +109,7 @@ func readClientCreds(r *http.Request, form url.Values) (clientCreds, *Error) {
 	default:
 		return clientCreds{}, badRequest(descRepeatedAuthz)
 	}
-	id, secret, ok := parseBasic(authz[0])
+	id, secret, ok := basicAuth(r)
 	switch {
 	case !ok:
 		return clientCreds{}, errInvalidClient()
@@ -128,22 +121,16 @@ func readClientCreds(r *http.Request, form url.Values) (clientCreds, *Error) {
 	return clientCreds{id: id, secret: secret, basic: true}, nil
 }
 
-// parseBasic decodes an HTTP Basic Authorization header value and
-// form-decodes its user and password as RFC 6749 §2.3.1 requires.
-func parseBasic(v string) (id, secret string, ok bool) {
-	scheme, cred, found := strings.Cut(v, " ")
-	if !found || !strings.EqualFold(scheme, "Basic") {
+// basicAuth returns the user and password of r's HTTP Basic Authorization
+// header ([http.Request.BasicAuth]), form-decoded as RFC 6749 §2.3.1
+// requires. It reports false for another scheme or a malformed value.
+func basicAuth(r *http.Request) (id, secret string, ok bool) {
+	u, p, ok := r.BasicAuth()
+	if !ok {
 		return "", "", false
 	}
-	raw, err := base64.StdEncoding.DecodeString(strings.TrimSpace(cred))
+	id, err := url.QueryUnescape(u)
 	if err != nil {
-		return "", "", false
-	}
-	u, p, found := strings.Cut(string(raw), ":")
-	if !found {
-		return "", "", false
-	}
-	if id, err = url.QueryUnescape(u); err != nil {
 		return "", "", false
 	}
 	if secret, err = url.QueryUnescape(p); err != nil {

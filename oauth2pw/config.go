@@ -1,6 +1,7 @@
 package oauth2pw
 
 import (
+	"context"
 	"errors"
 	"fmt"
 	"log/slog"
@@ -15,8 +16,6 @@ import (
 
 // Defaults and bounds of [Config].
 const (
-	defaultTTL          = 30 * time.Minute
-	maxTTL              = 24 * time.Hour
 	defaultMaxBodyBytes = 4 << 10
 	minMaxBodyBytes     = 512
 	defaultRealm        = "token"
@@ -44,12 +43,28 @@ type Config struct {
 	// for one of its own slots. [userstore.NewHasher] returns the right
 	// one.
 	Hasher userstore.PasswordHasher
-	// Tokens issues the access tokens. Required.
+	// Tokens issues the access tokens. Required. It alone decides their
+	// times: the endpoint leaves "iat" and "exp" for it to fill in (for
+	// a [jwtauth.JWT], from [jwtauth.Config.TTL] and [jwtauth.Config.Now]),
+	// and answers with expires_in set to the issued token's "exp" less
+	// its "iat". A token issued without both is answered 500
+	// server_error.
 	Tokens jwtauth.Issuer
+	// Claims, if not nil, adds claims from the stored user to every token
+	// the endpoint issues: a role name, tenant IDs, a display name. It
+	// runs once the password, the user and the scope have passed, just
+	// before Tokens.Issue, with u a copy of the stored user and c the
+	// claims the endpoint has set: "sub" (u.ID), "client_id", "scope" and
+	// "roles"; "iss", "aud", "iat", "exp" and "jti" are still empty, for
+	// Tokens to fill in. It adds custom claims to c.Extra with
+	// [jwtauth.SetClaim], and only c.Extra is taken from it. A hook that
+	// changes any other field of c, puts a registered claim name ("iss",
+	// "sub", "aud", "exp", "nbf", "iat", "jti", "client_id", "scope",
+	// "roles") in c.Extra, or returns an error fails the login with 500
+	// server_error; the cause is logged at level Error, never sent. Nil
+	// means tokens carry the registered claims only.
+	Claims func(ctx context.Context, u *userstore.User, c *jwtauth.Claims) error
 
-	// TTL is the lifetime of the access tokens. Zero means 30 minutes;
-	// negative values and values above 24 hours are refused.
-	TTL time.Duration
 	// Policy supplies the byte cap on passwords: a longer password is
 	// refused as invalid_grant without hashing. The zero value is the
 	// default policy (1024 bytes).
@@ -145,11 +160,16 @@ type Config struct {
 	// unreadable_hash); never the password or the token. Failed and
 	// throttled client authentications are logged with the address and,
 	// for failures, the reason (no_client, secret_without_id, bad_client),
-	// never the client_id or secret presented. Users sometimes type a password into the username field, so
-	// keep these logs as private as other credentials-adjacent data. Nil
-	// means no logging.
+	// never the client_id or secret presented. The cause of every 500
+	// server_error (store, hasher, issuer, Claims) is logged at level
+	// Error, and every request refused for its shape before any login at
+	// level Debug, with the address and the answer. Users sometimes type
+	// a password into the username field, so keep these logs as private
+	// as other credentials-adjacent data. Nil means no logging.
 	Logger *slog.Logger
-	// Now returns the current time. Nil means time.Now.
+	// Now returns the current time for the in-memory limiter's delays and
+	// windows. Nil means time.Now. The times in tokens are the issuer's
+	// (see Tokens).
 	Now func() time.Time
 }
 
@@ -183,12 +203,6 @@ func (c Config) validate() (Config, error) {
 	}
 	if c.Tokens == nil {
 		errs = append(errs, errors.New("Tokens is nil"))
-	}
-	switch {
-	case c.TTL == 0:
-		c.TTL = defaultTTL
-	case c.TTL < 0 || c.TTL > maxTTL:
-		errs = append(errs, fmt.Errorf("TTL %v outside (0, %v]", c.TTL, maxTTL))
 	}
 	if err := c.Policy.Validate(); err != nil {
 		errs = append(errs, err)

@@ -7,8 +7,9 @@
 // application (your own web or mobile front end, talking to your own API)
 // that is moving from a login form to tokens. Never offer it to third-party
 // clients, and plan a move to the authorization code grant with PKCE. The
-// defaults limit the damage: short-lived tokens (30 minutes), no scopes
-// unless configured, and throttling of failed logins switched on.
+// defaults limit the damage: short-lived tokens (30 minutes by default, the
+// issuer's [jwtauth.Config.TTL]), no scopes unless configured, and
+// throttling of failed logins switched on.
 //
 // # Requests and answers
 //
@@ -29,7 +30,9 @@
 //
 //	{"access_token": "...", "token_type": "Bearer", "expires_in": 1800, "scope": "..."}
 //
-// where "scope" is present whenever the token carries scopes. Errors are RFC
+// where "scope" is present whenever the token carries scopes and
+// "expires_in" is the issued token's lifetime, its "exp" less its "iat":
+// the issuer ([Config.Tokens]) alone decides it. Errors are RFC
 // 6749 §5.2 JSON bodies, {"error": "...", "error_description": "..."}, with
 // descriptions from a fixed vocabulary that never echoes the request:
 //
@@ -48,7 +51,8 @@
 //	method other than POST                     405 invalid_request, Allow: POST
 //	too many failed logins or client
 //	authentications                            429 slow_down, Retry-After
-//	store, hasher or issuer failure            500 server_error
+//	store, hasher, issuer or Claims hook
+//	failure                                    500 server_error
 //	no hashing slot within HashWait, or the
 //	request's context ended                    503 temporarily_unavailable, Retry-After
 //
@@ -109,6 +113,27 @@
 // client is set, counts as none. Every token carries a client_id claim
 // (RFC 9068): the client's, or [Config.DefaultClientID] ("authkit" by
 // default) for a request that names none.
+//
+// # Custom claims
+//
+// Every token carries "sub" (the user's ID), "client_id", "scope" where
+// granted and "roles", besides what the issuer adds ("iss", "aud", "iat",
+// "exp", "jti"). [Config.Claims] adds claims of the application's own
+// from the stored user, such as a role name or a tenant ID, with
+// [jwtauth.SetClaim]; resource servers read them with [jwtauth.ClaimAs].
+// The hook cannot change the claims the endpoint or the issuer owns: a
+// hook that tries fails the login with 500 server_error, and the cause is
+// logged.
+//
+// # Diagnostics
+//
+// [Config.Logger] is told why each answer was given, never the password,
+// the client secret or the token: successful, failed and throttled logins
+// and client authentications at levels Info and Warn with a reason, the
+// cause of every 500 at level Error, and, at level Debug, every request
+// refused for its shape before any login (its address and the answer's
+// code and description, and the cause where there is one, such as a body
+// cut off).
 //
 // # Rehash on login
 //

@@ -7,9 +7,9 @@ import (
 	"time"
 )
 
-// Error codes of RFC 6749 §5.2 (and, for throttling, RFC 8628 §3.5), the
-// values of [Error.Code] and of the "error" member of the token endpoint's
-// error responses.
+// Error codes of RFC 6749 §5.2 (and, for throttling, RFC 8628 §3.5): the
+// values of the "error" member of the token endpoint's error answers, as a
+// client such as golang.org/x/oauth2 reports them (RetrieveError.ErrorCode).
 const (
 	// CodeInvalidRequest: a parameter is missing, repeated or malformed,
 	// sent in the URL's query string, or carries characters that are not
@@ -39,8 +39,8 @@ const (
 	// nothing is counted against the user. The code is the one RFC 6749
 	// §4.1.2.1 defines for the authorization endpoint.
 	CodeTemporarilyUnavailable = "temporarily_unavailable"
-	// CodeServerError: the store, the hasher or the token issuer failed
-	// (500). The cause is logged, never sent.
+	// CodeServerError: the store, the hasher, the token issuer or the
+	// [Config.Claims] hook failed (500). The cause is logged, never sent.
 	CodeServerError = "server_error"
 )
 
@@ -69,26 +69,22 @@ const (
 	descServerError     = "The server could not complete the request"
 )
 
-// Error is an RFC 6749 §5.2 error response of the token endpoint. Its Code
-// and Description are what the client sees; Description comes from a fixed
-// vocabulary and is safe to show. The cause, if any, is only logged.
-//
-// Errors compare by Code: errors.Is(err, &Error{Code: CodeInvalidGrant})
-// holds for every invalid_grant answer.
-type Error struct {
-	// Code is the "error" member, one of the Code constants.
-	Code string
-	// Description is the "error_description" member.
-	Description string
-
-	status     int
-	cause      error
-	retryAfter time.Duration
+// tokenError is an RFC 6749 §5.2 error answer of the token endpoint: the
+// code and the description the client sees, the status it goes with and,
+// for the logs only, its cause. The description comes from the fixed
+// vocabulary above.
+type tokenError struct {
+	code        string
+	description string
+	status      int
+	cause       error
+	retryAfter  time.Duration
 }
 
-// Error returns the code and description, and the cause if there is one.
-func (e *Error) Error() string {
-	s := "oauth2pw: " + e.Code + ": " + e.Description
+// Error returns the code and description, and the cause if there is one,
+// for the logs.
+func (e *tokenError) Error() string {
+	s := "oauth2pw: " + e.code + ": " + e.description
 	if e.cause != nil {
 		s += ": " + e.cause.Error()
 	}
@@ -96,21 +92,15 @@ func (e *Error) Error() string {
 }
 
 // Unwrap returns the cause of e, or nil.
-func (e *Error) Unwrap() error { return e.cause }
+func (e *tokenError) Unwrap() error { return e.cause }
 
-// Is reports whether target is an *Error with the same Code.
-func (e *Error) Is(target error) bool {
-	t, ok := target.(*Error)
-	return ok && t != nil && t.Code == e.Code
-}
-
-// tokenError builds the *Error for code at status with description desc.
-func tokenError(status int, code, desc string) *Error {
-	return &Error{Code: code, Description: desc, status: status}
+// newTokenError returns the answer code at status with description desc.
+func newTokenError(status int, code, desc string) *tokenError {
+	return &tokenError{code: code, description: desc, status: status}
 }
 
 // withCause returns a copy of e that carries cause for the logs.
-func (e *Error) withCause(cause error) *Error {
+func (e *tokenError) withCause(cause error) *tokenError {
 	c := *e
 	c.cause = cause
 	return &c
@@ -127,7 +117,7 @@ func setNoStore(h http.Header) {
 // the header its status calls for (Allow on 405, a Basic challenge naming
 // realm on 401, Retry-After in whole seconds on 429 and 503) and the JSON body
 // {"error", "error_description"}. It is the only writer of error answers.
-func writeTokenError(w http.ResponseWriter, realm string, e *Error) {
+func writeTokenError(w http.ResponseWriter, realm string, e *tokenError) {
 	h := w.Header()
 	setNoStore(h)
 	h.Set("Content-Type", "application/json")
@@ -147,7 +137,7 @@ func writeTokenError(w http.ResponseWriter, realm string, e *Error) {
 	json.NewEncoder(w).Encode(struct {
 		Error       string `json:"error"`
 		Description string `json:"error_description,omitempty"`
-	}{e.Code, e.Description})
+	}{e.code, e.description})
 }
 
 // retryAfterSeconds rounds d up to whole seconds, at least one.

@@ -9,6 +9,7 @@ import (
 	"net/http"
 	"net/http/httptest"
 	"net/url"
+	"time"
 
 	"github.com/authkit-go/authkit/jwtauth"
 	"github.com/authkit-go/authkit/oauth2pw"
@@ -83,4 +84,88 @@ func ExampleNewHandler() {
 	// Output:
 	// 200 token_type=Bearer scope=admin Cache-Control=no-store
 	// 400 error=invalid_grant Cache-Control=no-store
+}
+
+// ExampleConfig_claims adds a "role" and a "tenant" claim to every token
+// from the stored user, and reads them back from the verified token.
+func ExampleConfig_claims() {
+	hasher, err := userstore.NewHasher(userstore.HasherConfig{})
+	if err != nil {
+		log.Fatal(err)
+	}
+	store := memory.New()
+	password := rand.Text()
+	hash, err := hasher.Hash(password)
+	if err != nil {
+		log.Fatal(err)
+	}
+	alice, err := store.CreateUser(context.Background(), &userstore.User{
+		Username: "alice@example.com", PasswordHash: hash, Roles: []string{"admin", "user"},
+	})
+	if err != nil {
+		log.Fatal(err)
+	}
+	tenantOf := map[string]string{alice.ID: "acme"} // the application's own table
+	key, err := jwtauth.GenerateKey(jwtauth.EdDSA)
+	if err != nil {
+		log.Fatal(err)
+	}
+	keys, err := jwtauth.NewKeySet(key)
+	if err != nil {
+		log.Fatal(err)
+	}
+	tokens, err := jwtauth.New(jwtauth.Config{
+		Keys: keys, Issuer: "https://auth.example.com", Audience: []string{"https://api.example.com"},
+		TTL: 15 * time.Minute,
+	})
+	if err != nil {
+		log.Fatal(err)
+	}
+
+	token, err := oauth2pw.NewHandler(oauth2pw.Config{
+		Users: store, Hasher: hasher, Tokens: tokens,
+		Claims: func(ctx context.Context, u *userstore.User, c *jwtauth.Claims) error {
+			if len(u.Roles) > 0 {
+				if err := jwtauth.SetClaim(c, "role", u.Roles[0]); err != nil {
+					return err
+				}
+			}
+			return jwtauth.SetClaim(c, "tenant", tenantOf[u.ID])
+		},
+	})
+	if err != nil {
+		log.Fatal(err)
+	}
+	srv := httptest.NewServer(token)
+	defer srv.Close()
+
+	resp, err := http.PostForm(srv.URL, url.Values{
+		"grant_type": {"password"}, "username": {"alice@example.com"}, "password": {password},
+	})
+	if err != nil {
+		log.Fatal(err)
+	}
+	defer resp.Body.Close()
+	var body struct {
+		AccessToken string `json:"access_token"`
+		ExpiresIn   int    `json:"expires_in"`
+	}
+	if err := json.NewDecoder(resp.Body).Decode(&body); err != nil {
+		log.Fatal(err)
+	}
+	claims, err := tokens.Verify(context.Background(), body.AccessToken)
+	if err != nil {
+		log.Fatal(err)
+	}
+	role, _, err := jwtauth.ClaimAs[string](claims, "role")
+	if err != nil {
+		log.Fatal(err)
+	}
+	tenant, _, err := jwtauth.ClaimAs[string](claims, "tenant")
+	if err != nil {
+		log.Fatal(err)
+	}
+	fmt.Printf("%d expires_in=%d role=%s tenant=%s\n", resp.StatusCode, body.ExpiresIn, role, tenant)
+	// Output:
+	// 200 expires_in=900 role=admin tenant=acme
 }

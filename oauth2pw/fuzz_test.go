@@ -1,6 +1,7 @@
 package oauth2pw
 
 import (
+	"encoding/base64"
 	"encoding/json"
 	"net/http"
 	"net/http/httptest"
@@ -79,15 +80,18 @@ func FuzzParseScope(f *testing.F) {
 	})
 }
 
-// FuzzParseBasic checks that parseBasic never panics.
-func FuzzParseBasic(f *testing.F) {
-	for _, s := range []string{"Basic Og==", basic("a b", "c:d"), "Basic", "basic  !!", "Bearer x"} {
+// FuzzBasicAuth checks that basicAuth never panics and reports no
+// credentials when it fails.
+func FuzzBasicAuth(f *testing.F) {
+	for _, s := range []string{"Basic Og==", basic("a b", "c:d"), "Basic", "basic  !!", "Bearer x", "Basic " + base64.StdEncoding.EncodeToString([]byte("a%zz:b"))} {
 		f.Add(s)
 	}
 	f.Fuzz(func(t *testing.T, s string) {
-		id, secret, ok := parseBasic(s)
+		r := httptest.NewRequest(http.MethodPost, "/token", nil)
+		r.Header.Set("Authorization", s)
+		id, secret, ok := basicAuth(r)
 		if !ok && (id != "" || secret != "") {
-			t.Fatalf("parseBasic(%q) = %q, %q, false", s, id, secret)
+			t.Fatalf("basicAuth(%q) = %q, %q, false", s, id, secret)
 		}
 	})
 }

@@ -46,7 +46,7 @@ var _ http.Handler = (*Handler)(nil)
 // later changes to cfg or to the slices and maps it holds have no effect.
 //
 // It returns an error for a config that cannot be safe: a nil Users, Hasher
-// or Tokens, a TTL above 24 hours, an invalid password policy, scope,
+// or Tokens, an invalid password policy, scope,
 // client, default client ID, throttle policy or trusted proxy, a client
 // with Scopes without RequireClient, a negative MaxConcurrentHashes or
 // HashWait. It hashes a random password once with
@@ -56,12 +56,12 @@ func NewHandler(cfg Config) (*Handler, error) {
 	if err != nil {
 		return nil, err
 	}
-	cfg.DefaultScopes = cloneScopes(cfg.DefaultScopes)
+	cfg.DefaultScopes = slices.Clone(cfg.DefaultScopes)
 	cfg.TrustedProxies = slices.Clone(cfg.TrustedProxies)
 	if cfg.RoleScopes != nil {
 		rs := make(map[string][]string, len(cfg.RoleScopes))
 		for role, s := range cfg.RoleScopes {
-			rs[role] = cloneScopes(s)
+			rs[role] = slices.Clone(s)
 		}
 		cfg.RoleScopes = rs
 	}
@@ -108,7 +108,8 @@ type tokenResponse struct {
 // logs. Other query parameters are ignored.
 //
 // The success body is {"access_token", "token_type": "Bearer",
-// "expires_in", "scope"}, with "scope" present whenever the token carries
+// "expires_in", "scope"}, with "expires_in" the issued token's "exp" less
+// its "iat" in seconds, and "scope" present whenever the token carries
 // scopes, whether or not they are the ones requested. Errors are the JSON
 // bodies of RFC 6749 §5.2; see the Code constants for which status goes
 // with which code. Every answer carries Cache-Control: no-store and Pragma:
@@ -180,28 +181,35 @@ func validCredential(s string) bool {
 	return true
 }
 
-func badRequest(desc string) *Error {
-	return tokenError(http.StatusBadRequest, CodeInvalidRequest, desc)
+func badRequest(desc string) *tokenError {
+	return newTokenError(http.StatusBadRequest, CodeInvalidRequest, desc)
 }
 
-func invalidGrant() *Error {
-	return tokenError(http.StatusBadRequest, CodeInvalidGrant, descInvalidGrant)
+func invalidGrant() *tokenError {
+	return newTokenError(http.StatusBadRequest, CodeInvalidGrant, descInvalidGrant)
 }
 
-func serverError(cause error) *Error {
-	return tokenError(http.StatusInternalServerError, CodeServerError, descServerError).withCause(cause)
+func serverError(cause error) *tokenError {
+	return newTokenError(http.StatusInternalServerError, CodeServerError, descServerError).withCause(cause)
 }
 
-func throttled(desc string, wait time.Duration) *Error {
-	e := tokenError(http.StatusTooManyRequests, CodeSlowDown, desc)
+func throttled(desc string, wait time.Duration) *tokenError {
+	e := newTokenError(http.StatusTooManyRequests, CodeSlowDown, desc)
 	e.retryAfter = wait
 	return e
 }
 
-func unavailable() *Error {
-	e := tokenError(http.StatusServiceUnavailable, CodeTemporarilyUnavailable, descBusy)
+func unavailable() *tokenError {
+	e := newTokenError(http.StatusServiceUnavailable, CodeTemporarilyUnavailable, descBusy)
 	e.retryAfter = time.Second
 	return e
+}
+
+// tokenRequest holds the parameters of a well-formed access token request.
+type tokenRequest struct {
+	username, password string
+	scope              []string // requested, distinct, in order
+	creds              clientCreds
 }
 
 // token runs the checks of an access token request in order and returns
@@ -210,52 +218,22 @@ func unavailable() *Error {
 // their characters, the form of its client credentials), then, if the
 // request's context is still live, client authentication, a hashing slot,
 // the login throttle and the login itself.
-func (h *Handler) token(w http.ResponseWriter, r *http.Request) (*tokenResponse, *Error) {
-	if r.Method != http.MethodPost {
-		return nil, tokenError(http.StatusMethodNotAllowed, CodeInvalidRequest, descMethod)
-	}
-	if inQuery(r.URL.RawQuery) {
-		return nil, badRequest(descQueryParams)
-	}
-	if !isForm(r.Header.Values("Content-Type")) {
-		return nil, badRequest(descContentType)
-	}
-	form, e := readForm(w, r, h.cfg.MaxBodyBytes)
-	if e != nil {
-		return nil, e
-	}
-	for _, p := range knownParams() {
-		if len(form[p]) > 1 {
-			return nil, badRequest(descRepeatedParam)
-		}
-	}
-	switch form.Get("grant_type") {
-	case "password":
-	case "":
-		return nil, badRequest(descMissingGrant)
-	default:
-		return nil, tokenError(http.StatusBadRequest, CodeUnsupportedGrantType, descUnsupported)
-	}
-	username, password := form.Get("username"), form.Get("password")
-	if username == "" || password == "" {
-		return nil, badRequest(descMissingCreds)
-	}
-	if !validCredential(username) || !validCredential(password) {
-		return nil, badRequest(descBadChars)
-	}
-	requested, err := parseScope(form.Get("scope"))
-	if err != nil {
-		return nil, tokenError(http.StatusBadRequest, CodeInvalidScope, descInvalidScope)
-	}
-	creds, e := readClientCreds(r, form)
-	if e != nil {
-		return nil, e
-	}
-
+func (h *Handler) token(w http.ResponseWriter, r *http.Request) (*tokenResponse, *tokenError) {
 	ctx := r.Context()
-	if ctx.Err() != nil {
-		return nil, unavailable()
+	req, e := parseRequest(w, r, h.cfg.MaxBodyBytes)
+	if e == nil && ctx.Err() != nil {
+		e = unavailable()
 	}
+	if e != nil {
+		if log := h.cfg.Logger; log.Enabled(ctx, slog.LevelDebug) {
+			log.LogAttrs(ctx, slog.LevelDebug, "oauth2pw: request refused",
+				slog.String("ip", addrString(clientIP(r, h.cfg.TrustedProxies))), slog.Any("error", e))
+		}
+		return nil, e
+	}
+	username, password, creds := req.username, req.password, req.creds
+	requested := req.scope
+
 	ip := clientIP(r, h.cfg.TrustedProxies)
 	cl, e := h.authenticateClient(ctx, creds, ip)
 	if e != nil {
@@ -285,7 +263,7 @@ func (h *Handler) token(w http.ResponseWriter, r *http.Request) (*tokenResponse,
 	}
 	resp, u, e := h.login(ctx, username, password, cl, requested, attrs)
 	if h.limiter != nil {
-		if u != nil && (e == nil || e.Code == CodeInvalidScope) {
+		if u != nil && (e == nil || e.code == CodeInvalidScope) {
 			h.limiter.Success(ctx, key)
 		} else {
 			h.limiter.Failure(ctx, key)
@@ -294,13 +272,60 @@ func (h *Handler) token(w http.ResponseWriter, r *http.Request) (*tokenResponse,
 	return resp, e
 }
 
+// parseRequest checks the shape of r (method, query string, content type,
+// body size, repeated and missing parameters, characters, scope syntax,
+// client credential form) and returns its parameters, reading at most
+// limit bytes of body.
+func parseRequest(w http.ResponseWriter, r *http.Request, limit int64) (tokenRequest, *tokenError) {
+	if r.Method != http.MethodPost {
+		return tokenRequest{}, newTokenError(http.StatusMethodNotAllowed, CodeInvalidRequest, descMethod)
+	}
+	if inQuery(r.URL.RawQuery) {
+		return tokenRequest{}, badRequest(descQueryParams)
+	}
+	if !isForm(r.Header.Values("Content-Type")) {
+		return tokenRequest{}, badRequest(descContentType)
+	}
+	form, e := readForm(w, r, limit)
+	if e != nil {
+		return tokenRequest{}, e
+	}
+	for _, p := range knownParams() {
+		if len(form[p]) > 1 {
+			return tokenRequest{}, badRequest(descRepeatedParam)
+		}
+	}
+	switch form.Get("grant_type") {
+	case "password":
+	case "":
+		return tokenRequest{}, badRequest(descMissingGrant)
+	default:
+		return tokenRequest{}, newTokenError(http.StatusBadRequest, CodeUnsupportedGrantType, descUnsupported)
+	}
+	req := tokenRequest{username: form.Get("username"), password: form.Get("password")}
+	if req.username == "" || req.password == "" {
+		return tokenRequest{}, badRequest(descMissingCreds)
+	}
+	if !validCredential(req.username) || !validCredential(req.password) {
+		return tokenRequest{}, badRequest(descBadChars)
+	}
+	var err error
+	if req.scope, err = parseScope(form.Get("scope")); err != nil {
+		return tokenRequest{}, newTokenError(http.StatusBadRequest, CodeInvalidScope, descInvalidScope)
+	}
+	if req.creds, e = readClientCreds(r, form); e != nil {
+		return tokenRequest{}, e
+	}
+	return req, nil
+}
+
 // authenticateClient returns the client that cr authenticates, the
 // default client if cr is empty and none is required. Credentials that
 // carry a secret, or come in a non-empty Basic header, pass through the
 // limiter first, keyed by the presented client_id and a digest of the
 // secret; a client_id alone names a public client and has nothing to
 // guess.
-func (h *Handler) authenticateClient(ctx context.Context, cr clientCreds, ip netip.Addr) (*client, *Error) {
+func (h *Handler) authenticateClient(ctx context.Context, cr clientCreds, ip netip.Addr) (*client, *tokenError) {
 	reg := h.clients
 	switch {
 	case cr.id == "" && cr.secret == "":
@@ -340,7 +365,7 @@ func (h *Handler) authenticateClient(ctx context.Context, cr clientCreds, ip net
 }
 
 // clientFailed logs a failed client authentication and returns its answer.
-func (h *Handler) clientFailed(ctx context.Context, ip netip.Addr, reason string) *Error {
+func (h *Handler) clientFailed(ctx context.Context, ip netip.Addr, reason string) *tokenError {
 	h.cfg.Logger.LogAttrs(ctx, slog.LevelWarn, "oauth2pw: client authentication failed",
 		slog.String("ip", addrString(ip)), slog.String("reason", reason))
 	return errInvalidClient()
@@ -371,9 +396,9 @@ func (h *Handler) release() { <-h.slots }
 
 // login checks the credentials and issues the token. It returns the user
 // whenever the password was right, even if the login still fails.
-func (h *Handler) login(ctx context.Context, username, password string, cl *client, requested []string, attrs []slog.Attr) (*tokenResponse, *userstore.User, *Error) {
+func (h *Handler) login(ctx context.Context, username, password string, cl *client, requested []string, attrs []slog.Attr) (*tokenResponse, *userstore.User, *tokenError) {
 	log := h.cfg.Logger
-	failed := func(reason string, extra ...slog.Attr) *Error {
+	failed := func(reason string, extra ...slog.Attr) *tokenError {
 		log.LogAttrs(ctx, slog.LevelWarn, "oauth2pw: login failed",
 			append(append(attrs, slog.String("reason", reason)), extra...)...)
 		return invalidGrant()
@@ -426,19 +451,26 @@ func (h *Handler) login(ctx context.Context, username, password string, cl *clie
 	if !ok {
 		log.LogAttrs(ctx, slog.LevelWarn, "oauth2pw: scope refused",
 			append(attrs, slog.String("scope", strings.Join(requested, " ")))...)
-		return nil, u, tokenError(http.StatusBadRequest, CodeInvalidScope, descInvalidScope)
+		return nil, u, newTokenError(http.StatusBadRequest, CodeInvalidScope, descInvalidScope)
 	}
 
-	now := h.cfg.Now()
 	claims := jwtauth.Claims{
-		Subject:   u.ID,
-		IssuedAt:  now,
-		ExpiresAt: now.Add(h.cfg.TTL),
-		Scope:     granted,
-		Roles:     slices.Clone(u.Roles),
-		ClientID:  cl.id,
+		Subject:  u.ID,
+		Scope:    granted,
+		Roles:    slices.Clone(u.Roles),
+		ClientID: cl.id,
+	}
+	if h.cfg.Claims != nil {
+		if err := h.addClaims(ctx, u, &claims); err != nil {
+			e := serverError(err)
+			log.LogAttrs(ctx, slog.LevelError, "oauth2pw: login error", append(attrs, slog.Any("error", e))...)
+			return nil, u, e
+		}
 	}
 	tok, err := h.cfg.Tokens.Issue(ctx, claims)
+	if c := &tok.Claims; err == nil && (c.IssuedAt.IsZero() || !c.ExpiresAt.After(c.IssuedAt)) {
+		err = errors.New("the issuer returned a token without iat, or with no exp after it")
+	}
 	if err != nil {
 		e := serverError(fmt.Errorf("issuing token: %w", err))
 		log.LogAttrs(ctx, slog.LevelError, "oauth2pw: login error", append(attrs, slog.Any("error", e))...)
@@ -446,19 +478,66 @@ func (h *Handler) login(ctx context.Context, username, password string, cl *clie
 	}
 	h.rehash(ctx, u, password, attrs)
 
-	expiresIn := h.cfg.TTL
-	if c := tok.Claims; !c.ExpiresAt.IsZero() && !c.IssuedAt.IsZero() {
-		expiresIn = c.ExpiresAt.Sub(c.IssuedAt)
-	}
 	scope := strings.Join(tok.Claims.Scope, " ")
 	log.LogAttrs(ctx, slog.LevelInfo, "oauth2pw: login succeeded",
 		append(attrs, slog.String("scope", scope), slog.Any("token", tok))...)
 	return &tokenResponse{
 		AccessToken: tok.Raw,
 		TokenType:   "Bearer",
-		ExpiresIn:   max(int64(expiresIn/time.Second), 0),
+		ExpiresIn:   int64(tok.Claims.ExpiresAt.Sub(tok.Claims.IssuedAt) / time.Second),
 		Scope:       scope,
 	}, u, nil
+}
+
+// registeredClaims are the claim names that [jwtauth.Claims] has fields
+// for; a [Config.Claims] hook may not put them in Extra.
+func registeredClaims() [10]string {
+	return [...]string{"iss", "sub", "aud", "exp", "nbf", "iat", "jti", "client_id", "scope", "roles"}
+}
+
+// addClaims runs the Claims hook on a copy of c and of u, and copies the
+// hook's Extra into c. It returns an error, and leaves c alone, if the hook
+// fails, changes a field of c other than Extra, or puts a registered claim
+// name in Extra.
+func (h *Handler) addClaims(ctx context.Context, u *userstore.User, c *jwtauth.Claims) error {
+	hc := *c
+	hc.Scope, hc.Roles = slices.Clone(c.Scope), slices.Clone(c.Roles)
+	if err := h.cfg.Claims(ctx, u.Clone(), &hc); err != nil {
+		return fmt.Errorf("claims hook: %w", err)
+	}
+	var changed string
+	switch {
+	case hc.Issuer != c.Issuer:
+		changed = "iss"
+	case hc.Subject != c.Subject:
+		changed = "sub"
+	case !slices.Equal(hc.Audience, c.Audience):
+		changed = "aud"
+	case !hc.ExpiresAt.Equal(c.ExpiresAt):
+		changed = "exp"
+	case !hc.NotBefore.Equal(c.NotBefore):
+		changed = "nbf"
+	case !hc.IssuedAt.Equal(c.IssuedAt):
+		changed = "iat"
+	case hc.ID != c.ID:
+		changed = "jti"
+	case hc.ClientID != c.ClientID:
+		changed = "client_id"
+	case !slices.Equal(hc.Scope, c.Scope):
+		changed = "scope"
+	case !slices.Equal(hc.Roles, c.Roles):
+		changed = "roles"
+	}
+	if changed != "" {
+		return fmt.Errorf("claims hook changed %q: a hook may only add claims to Extra", changed)
+	}
+	for _, name := range registeredClaims() {
+		if _, ok := hc.Extra[name]; ok {
+			return fmt.Errorf("claims hook put the registered claim %q in Extra", name)
+		}
+	}
+	c.Extra = hc.Extra
+	return nil
 }
 
 // verify checks password against encoded. The caller holds a hashing slot
@@ -516,9 +595,9 @@ func isForm(values []string) bool {
 
 // readForm reads and parses the request body, at most limit bytes of it,
 // without looking at the URL's query string.
-func readForm(w http.ResponseWriter, r *http.Request, limit int64) (url.Values, *Error) {
+func readForm(w http.ResponseWriter, r *http.Request, limit int64) (url.Values, *tokenError) {
 	if r.ContentLength > limit {
-		return nil, tokenError(http.StatusRequestEntityTooLarge, CodeInvalidRequest, descBodyTooLarge)
+		return nil, newTokenError(http.StatusRequestEntityTooLarge, CodeInvalidRequest, descBodyTooLarge)
 	}
 	if r.Body == nil {
 		return url.Values{}, nil
@@ -526,7 +605,7 @@ func readForm(w http.ResponseWriter, r *http.Request, limit int64) (url.Values, 
 	body, err := io.ReadAll(http.MaxBytesReader(w, r.Body, limit))
 	if err != nil {
 		if _, ok := errors.AsType[*http.MaxBytesError](err); ok {
-			return nil, tokenError(http.StatusRequestEntityTooLarge, CodeInvalidRequest, descBodyTooLarge)
+			return nil, newTokenError(http.StatusRequestEntityTooLarge, CodeInvalidRequest, descBodyTooLarge)
 		}
 		return nil, badRequest(descMalformedBody).withCause(err)
 	}

@@ -7,12 +7,14 @@ import (
 	"encoding/json"
 	"errors"
 	"io"
+	"log/slog"
 	"net/http"
 	"net/http/httptest"
 	"net/netip"
 	"net/url"
 	"slices"
 	"strings"
+	"sync/atomic"
 	"testing"
 	"time"
 
@@ -300,7 +302,8 @@ func TestDummyHashIsCurrent(t *testing.T) {
 func TestSuccess(t *testing.T) {
 	t.Parallel()
 	e := newEnv(t, func(e *env, c *Config) {
-		c.TTL = 10 * time.Minute
+		e.tokens = newIssuerTTL(t, 10*time.Minute)
+		c.Tokens = e.tokens
 		c.DefaultScopes = []string{"user", "reports"}
 		c.RoleScopes = map[string][]string{"admin": {"admin", "user"}, "user": {"user"}}
 	})
@@ -673,8 +676,6 @@ func TestNewHandlerRefusesUnsafeConfig(t *testing.T) {
 		{"no store", func(c *Config) { c.Users = nil }},
 		{"no hasher", func(c *Config) { c.Hasher = nil }},
 		{"no issuer", func(c *Config) { c.Tokens = nil }},
-		{"TTL over a day", func(c *Config) { c.TTL = 25 * time.Hour }},
-		{"negative TTL", func(c *Config) { c.TTL = -time.Second }},
 		{"invalid policy", func(c *Config) { c.Policy.MaxBytes = 10 }},
 		{"tiny body cap", func(c *Config) { c.MaxBodyBytes = 100 }},
 		{"bad default scope", func(c *Config) { c.DefaultScopes = []string{"a b"} }},
@@ -778,6 +779,195 @@ func TestCanceledRequestCostsNothing(t *testing.T) {
 			}
 			if ctxh != nil && ctxh.ctxVerifies.Load()+ctxh.verifies.Load() != 0 {
 				t.Errorf("Verify calls = %d, want 0", ctxh.ctxVerifies.Load()+ctxh.verifies.Load())
+			}
+		})
+	}
+}
+
+// TestExpiresInFromIssuer checks that the token's lifetime is the
+// issuer's alone: expires_in is the issued token's exp less its iat, and a
+// token issued without them is answered 500.
+func TestExpiresInFromIssuer(t *testing.T) {
+	t.Parallel()
+	iat := time.Date(2030, 1, 1, 0, 0, 0, 0, time.UTC)
+	fixed := func(iat, exp time.Time) jwtauth.Issuer {
+		return fakeIssuer{func(_ context.Context, c jwtauth.Claims) (jwtauth.Token, error) {
+			c.IssuedAt, c.ExpiresAt = iat, exp
+			return jwtauth.Token{Raw: "opaque", Claims: c}, nil
+		}}
+	}
+	tests := []struct {
+		name   string
+		tokens func(t *testing.T) jwtauth.Issuer
+		status int
+		want   int64 // expires_in, or 0 for an error
+	}{
+		{"issuer configured for 5 minutes", func(t *testing.T) jwtauth.Issuer { return newIssuerTTL(t, 5*time.Minute) }, 200, 300},
+		{"issuer default", func(t *testing.T) jwtauth.Issuer { return newIssuer(t) }, 200, 1800},
+		{"custom issuer, 123 s", func(*testing.T) jwtauth.Issuer { return fixed(iat, iat.Add(123*time.Second)) }, 200, 123},
+		{"custom issuer, no times", func(*testing.T) jwtauth.Issuer { return fixed(time.Time{}, time.Time{}) }, 500, 0},
+		{"custom issuer, no iat", func(*testing.T) jwtauth.Issuer { return fixed(time.Time{}, iat) }, 500, 0},
+		{"custom issuer, exp at iat", func(*testing.T) jwtauth.Issuer { return fixed(iat, iat) }, 500, 0},
+	}
+	for _, tc := range tests {
+		t.Run(tc.name, func(t *testing.T) {
+			t.Parallel()
+			tokens := tc.tokens(t)
+			e := newEnv(t, func(e *env, c *Config) { c.Tokens = tokens })
+			w := post(e.h, login(e.bob.Username, e.bob.password))
+			if w.Code != tc.status {
+				t.Fatalf("POST /token: status = %d, want %d; body %s", w.Code, tc.status, w.Body)
+			}
+			if tc.status != 200 {
+				if b := decodeError(t, w); b.Error != CodeServerError {
+					t.Errorf("POST /token: error = %q, want %q", b.Error, CodeServerError)
+				}
+				return
+			}
+			b := decodeSuccess(t, w)
+			if b.ExpiresIn != tc.want {
+				t.Errorf("POST /token: expires_in = %d, want %d", b.ExpiresIn, tc.want)
+			}
+			if j, ok := tokens.(*jwtauth.JWT); ok {
+				c, err := j.Verify(context.Background(), b.AccessToken)
+				if err != nil {
+					t.Fatalf("Verify(access_token): %v", err)
+				}
+				if got, want := c.ExpiresAt.Sub(c.IssuedAt), time.Duration(tc.want)*time.Second; got != want {
+					t.Errorf("exp - iat = %v, want %v", got, want)
+				}
+			}
+		})
+	}
+}
+
+// TestClaimsHook checks that the Claims hook's custom claims reach the
+// token, that it sees the claims the endpoint set and a user of the
+// store's, and that its changes to that user change nothing.
+func TestClaimsHook(t *testing.T) {
+	t.Parallel()
+	type seen struct {
+		user   userstore.User
+		claims jwtauth.Claims
+	}
+	var got []seen
+	var upgrades atomic.Int64
+	e := newEnv(t, func(e *env, c *Config) {
+		c.Users = &fakeStore{next: e.store, upgrade: func(context.Context, string, string, string) error {
+			upgrades.Add(1)
+			return nil
+		}}
+		c.Clients = []Client{{ID: "web"}}
+		c.Claims = func(_ context.Context, u *userstore.User, c *jwtauth.Claims) error {
+			got = append(got, seen{*u.Clone(), *c})
+			u.ID, u.PasswordHash, u.Roles[0] = "someone-else", "", "root"
+			if err := jwtauth.SetClaim(c, "role", u.Roles[len(u.Roles)-1]); err != nil {
+				return err
+			}
+			return jwtauth.SetClaim(c, "tenant", []string{"acme", "globex"})
+		}
+	})
+	b := decodeSuccess(t, post(e.h, login(e.alice.Username, e.alice.password, "scope", "admin", "client_id", "web")))
+	if len(got) != 1 {
+		t.Fatalf("hook calls = %d, want 1", len(got))
+	}
+	hu, hc := got[0].user, got[0].claims
+	if hu.ID != e.alice.ID || hu.Username != e.alice.Username || !slices.Equal(hu.Roles, e.alice.Roles) {
+		t.Errorf("hook user = %q %q %q, want %q %q %q", hu.ID, hu.Username, hu.Roles, e.alice.ID, e.alice.Username, e.alice.Roles)
+	}
+	if hc.Subject != e.alice.ID || hc.ClientID != "web" || !slices.Equal(hc.Scope, []string{"admin"}) || !slices.Equal(hc.Roles, e.alice.Roles) {
+		t.Errorf("hook claims = sub %q client_id %q scope %q roles %q, want %q web [admin] %q", hc.Subject, hc.ClientID, hc.Scope, hc.Roles, e.alice.ID, e.alice.Roles)
+	}
+	if !hc.IssuedAt.IsZero() || !hc.ExpiresAt.IsZero() || hc.ID != "" || hc.Issuer != "" || hc.Audience != nil {
+		t.Errorf("hook claims carry iat %v exp %v jti %q iss %q aud %q, want all empty", hc.IssuedAt, hc.ExpiresAt, hc.ID, hc.Issuer, hc.Audience)
+	}
+	c, err := e.tokens.Verify(context.Background(), b.AccessToken)
+	if err != nil {
+		t.Fatalf("Verify(access_token): %v", err)
+	}
+	if role, ok, err := jwtauth.ClaimAs[string](c, "role"); role != "user" || !ok || err != nil {
+		t.Errorf(`ClaimAs(role) = %q, %v, %v; want "user", true, nil`, role, ok, err)
+	}
+	if tenant, ok, err := jwtauth.ClaimAs[[]string](c, "tenant"); !slices.Equal(tenant, []string{"acme", "globex"}) || !ok || err != nil {
+		t.Errorf("ClaimAs(tenant) = %q, %v, %v; want [acme globex], true, nil", tenant, ok, err)
+	}
+	if c.Subject != e.alice.ID || !slices.Equal(c.Roles, e.alice.Roles) {
+		t.Errorf("token sub %q roles %q, want %q %q: the hook's changes to u leaked", c.Subject, c.Roles, e.alice.ID, e.alice.Roles)
+	}
+	if n := upgrades.Load(); n != 0 {
+		t.Errorf("UpgradePasswordHash calls = %d, want 0: the hook's changes to u reached the rehash", n)
+	}
+	stored, err := e.store.UserByID(context.Background(), e.alice.ID)
+	if err != nil || stored.PasswordHash == "" || stored.Roles[0] != e.alice.Roles[0] {
+		t.Errorf("stored user after the hook = %+v, %v; want it unchanged", stored, err)
+	}
+}
+
+// TestClaimsHookRefused checks that a hook that fails, or that touches a
+// claim the endpoint or the issuer owns, fails the login with 500
+// server_error, the cause logged and not sent, and no token issued.
+func TestClaimsHookRefused(t *testing.T) {
+	t.Parallel()
+	later := time.Date(2099, 1, 1, 0, 0, 0, 0, time.UTC)
+	tests := []struct {
+		name  string
+		hook  func(c *jwtauth.Claims) error
+		cause string // in the logged error
+	}{
+		{"error", func(*jwtauth.Claims) error { return errors.New("tenant db down") }, "tenant db down"},
+		{"sub", func(c *jwtauth.Claims) error { c.Subject = "admin"; return nil }, `changed "sub"`},
+		{"client_id", func(c *jwtauth.Claims) error { c.ClientID = "other"; return nil }, `changed "client_id"`},
+		{"exp", func(c *jwtauth.Claims) error { c.ExpiresAt = later; return nil }, `changed "exp"`},
+		{"iat", func(c *jwtauth.Claims) error { c.IssuedAt = later; return nil }, `changed "iat"`},
+		{"nbf", func(c *jwtauth.Claims) error { c.NotBefore = later; return nil }, `changed "nbf"`},
+		{"jti", func(c *jwtauth.Claims) error { c.ID = "fixed"; return nil }, `changed "jti"`},
+		{"iss", func(c *jwtauth.Claims) error { c.Issuer = testIssuer; return nil }, `changed "iss"`},
+		{"aud", func(c *jwtauth.Claims) error { c.Audience = []string{"https://other.example.test"}; return nil }, `changed "aud"`},
+		{"scope widened", func(c *jwtauth.Claims) error { c.Scope = append(c.Scope, "admin"); return nil }, `changed "scope"`},
+		{"roles in place", func(c *jwtauth.Claims) error { c.Roles[0] = "admin"; return nil }, `changed "roles"`},
+		{"sub through Extra", func(c *jwtauth.Claims) error {
+			c.Extra = map[string]json.RawMessage{"sub": json.RawMessage(`"admin"`)}
+			return nil
+		}, `registered claim "sub"`},
+		{"exp through Extra", func(c *jwtauth.Claims) error {
+			c.Extra = map[string]json.RawMessage{"tenant": json.RawMessage(`"acme"`), "exp": json.RawMessage(`4102444800`)}
+			return nil
+		}, `registered claim "exp"`},
+	}
+	for _, tc := range tests {
+		t.Run(tc.name, func(t *testing.T) {
+			t.Parallel()
+			var buf lockedBuffer
+			var issued atomic.Int64
+			var lim fakeLimiter
+			e := newEnv(t, func(e *env, c *Config) {
+				c.Logger = slog.New(slog.NewJSONHandler(&buf, nil))
+				c.Limiter = &lim
+				c.Tokens = fakeIssuer{func(ctx context.Context, c jwtauth.Claims) (jwtauth.Token, error) {
+					issued.Add(1)
+					return e.tokens.Issue(ctx, c)
+				}}
+				c.Claims = func(_ context.Context, _ *userstore.User, c *jwtauth.Claims) error { return tc.hook(c) }
+			})
+			w := post(e.h, login(e.bob.Username, e.bob.password, "scope", "user"))
+			if w.Code != http.StatusInternalServerError {
+				t.Fatalf("POST /token: status = %d, want 500; body %s", w.Code, w.Body)
+			}
+			checkHeaders(t, w, nil)
+			if b := decodeError(t, w); b.Error != CodeServerError || b.Description != descServerError {
+				t.Errorf("POST /token: body = %+v, want %s %q", b, CodeServerError, descServerError)
+			}
+			if strings.Contains(w.Body.String(), "claims hook") || strings.Contains(w.Body.String(), "tenant") {
+				t.Errorf("POST /token: body leaks the cause: %s", w.Body)
+			}
+			if n := issued.Load(); n != 0 {
+				t.Errorf("Issue calls = %d, want 0", n)
+			}
+			if !strings.Contains(buf.String(), `"level":"ERROR","msg":"oauth2pw: login error"`) || !strings.Contains(buf.String(), strings.ReplaceAll(tc.cause, `"`, `\"`)) {
+				t.Errorf("log = %s; want an ERROR login error naming %s", buf.String(), tc.cause)
+			}
+			if got := lim.calls(); got != [3]int64{1, 1, 0} {
+				t.Errorf("limiter Allow, Failure, Success = %v, want [1 1 0] as for other server errors", got)
 			}
 		})
 	}

@@ -41,8 +41,15 @@ func cheapHasher(tb testing.TB) *userstore.Hasher {
 	return h
 }
 
-// newIssuer returns a real jwtauth issuer/verifier on a fresh Ed25519 key.
+// newIssuer returns a real jwtauth issuer/verifier on a fresh Ed25519 key,
+// with the default token lifetime.
 func newIssuer(tb testing.TB) *jwtauth.JWT {
+	tb.Helper()
+	return newIssuerTTL(tb, 0)
+}
+
+// newIssuerTTL is newIssuer with token lifetime ttl (zero: the default).
+func newIssuerTTL(tb testing.TB, ttl time.Duration) *jwtauth.JWT {
 	tb.Helper()
 	k, err := jwtauth.GenerateKey(jwtauth.EdDSA)
 	if err != nil {
@@ -52,7 +59,7 @@ func newIssuer(tb testing.TB) *jwtauth.JWT {
 	if err != nil {
 		tb.Fatal(err)
 	}
-	j, err := jwtauth.New(jwtauth.Config{Keys: ks, Issuer: testIssuer, Audience: []string{testAudience}})
+	j, err := jwtauth.New(jwtauth.Config{Keys: ks, Issuer: testIssuer, Audience: []string{testAudience}, TTL: ttl})
 	if err != nil {
 		tb.Fatal(err)
 	}

@@ -3,10 +3,14 @@ package oauth2pw
 import (
 	"bytes"
 	"encoding/json"
+	"errors"
+	"io"
 	"log/slog"
+	"net/http"
 	"strings"
 	"sync"
 	"testing"
+	"testing/iotest"
 )
 
 // lockedBuffer is a bytes.Buffer safe for the logger's concurrent writes.
@@ -82,5 +86,62 @@ func TestAuditLog(t *testing.T) {
 		if strings.Contains(buf.String(), secret) {
 			t.Errorf("log contains %s", name)
 		}
+	}
+}
+
+// TestRefusedRequestLogged checks that a request refused for its shape,
+// before any login, is logged at level Debug with its address and the
+// answer's code and cause, and not at all above Debug.
+func TestRefusedRequestLogged(t *testing.T) {
+	t.Parallel()
+	tests := []struct {
+		name    string
+		request func(e *env) *http.Request
+		want    string // in the logged error
+	}{
+		{"Bearer on the token endpoint", func(e *env) *http.Request {
+			r := newPost(login(e.bob.Username, e.bob.password).Encode())
+			r.Header.Set("Authorization", "Bearer abc")
+			return r
+		}, "oauth2pw: invalid_client: " + descInvalidClient},
+		{"password in the query string", func(e *env) *http.Request {
+			r := newPost(login(e.bob.Username, e.bob.password).Encode())
+			r.URL.RawQuery = "password=x"
+			return r
+		}, "oauth2pw: invalid_request: " + descQueryParams},
+		{"body cut off", func(e *env) *http.Request {
+			r := newPost("")
+			r.Body = io.NopCloser(io.MultiReader(strings.NewReader("grant_type=pass"), iotest.ErrReader(errors.New("connection reset"))))
+			return r
+		}, "oauth2pw: invalid_request: " + descMalformedBody + ": connection reset"},
+	}
+	for _, tc := range tests {
+		t.Run(tc.name, func(t *testing.T) {
+			t.Parallel()
+			for _, level := range []slog.Level{slog.LevelDebug, slog.LevelInfo} {
+				var buf lockedBuffer
+				e := newEnv(t, func(e *env, c *Config) {
+					c.Logger = slog.New(slog.NewJSONHandler(&buf, &slog.HandlerOptions{Level: level}))
+				})
+				if w := do(e.h, tc.request(e)); w.Code < 400 {
+					t.Fatalf("POST /token: status = %d, want an error", w.Code)
+				}
+				if level > slog.LevelDebug {
+					if buf.String() != "" {
+						t.Errorf("log at %v = %s, want nothing", level, buf.String())
+					}
+					continue
+				}
+				var ev struct {
+					Msg, Level, IP, Error string
+				}
+				if err := json.Unmarshal([]byte(buf.String()), &ev); err != nil {
+					t.Fatalf("log %q: %v", buf.String(), err)
+				}
+				if ev.Msg != "oauth2pw: request refused" || ev.Level != "DEBUG" || ev.IP != "192.0.2.1" || ev.Error != tc.want {
+					t.Errorf("event = %+v, want DEBUG request refused from 192.0.2.1 with error %q", ev, tc.want)
+				}
+			}
+		})
 	}
 }
