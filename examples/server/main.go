@@ -94,7 +94,6 @@ const (
 	idleTimeout       = 60 * time.Second
 	maxHeaderBytes    = 16 << 10
 	shutdownTimeout   = 10 * time.Second
-	maxTTL            = 24 * time.Hour
 )
 
 func main() {
@@ -177,8 +176,8 @@ func parseFlags(args []string, output io.Writer) (appConfig, error) {
 	if _, _, err := net.SplitHostPort(cfg.addr); err != nil {
 		return appConfig{}, fmt.Errorf("-addr: %w", err)
 	}
-	if cfg.ttl <= 0 || cfg.ttl > maxTTL {
-		return appConfig{}, fmt.Errorf("-ttl: %v is not between 0 and %v", cfg.ttl, maxTTL)
+	if cfg.ttl <= 0 {
+		return appConfig{}, fmt.Errorf("-ttl: %v is not positive", cfg.ttl)
 	}
 	if u, err := url.Parse(cfg.issuer); cfg.issuer == "" || err != nil || !u.IsAbs() {
 		return appConfig{}, errors.New("-issuer: want an absolute URL such as http://127.0.0.1:8080")

@@ -102,7 +102,7 @@ func newApp(ctx context.Context, cfg appConfig) (*app, error) {
 		TTL:      cfg.ttl,
 	})
 	if err != nil {
-		return nil, fmt.Errorf("tokens: %w", err)
+		return nil, fmt.Errorf("tokens (-ttl, -issuer, -audience): %w", err)
 	}
 	a.login, err = oauth2pw.NewHandler(oauth2pw.Config{
 		Users:  a.users,
