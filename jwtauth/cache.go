@@ -68,10 +68,3 @@ func (c *tokenCache) put(raw string, claims *Claims, version uint64, expires, no
 	}
 	c.m[raw] = cacheEntry{claims: claims, version: version, expires: expires, notBefore: notBefore}
 }
-
-// len returns the number of entries.
-func (c *tokenCache) len() int {
-	c.mu.RLock()
-	defer c.mu.RUnlock()
-	return len(c.m)
-}

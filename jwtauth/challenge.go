@@ -23,22 +23,34 @@ const (
 	CodeTemporarilyUnavailable = "temporarily_unavailable"
 )
 
-// The fixed vocabulary of error descriptions. Each contains only the
-// characters RFC 6750 §3 allows in error_description, so none needs escaping;
-// none ever echoes the request or a library error.
+// DefaultRealm is the realm of the challenges [Middleware] and the rbac
+// package send unless told otherwise.
+const DefaultRealm = "api"
+
+// The fixed vocabulary of error descriptions. Each contains only attribute
+// characters, so none needs escaping; none ever echoes the request or a
+// library error. rbac's answers use DescInsufficientRole and
+// DescInsufficientScope.
 const (
-	DescAuthRequired        = "Authentication required"
-	DescMalformedCredential = "Malformed Bearer credentials"
-	DescMultipleCredentials = "More than one access token was sent"
-	DescInvalidToken        = "The access token is invalid"
-	DescExpiredToken        = "The access token expired"
-	DescRevokedToken        = "The access token is no longer valid"
-	DescInsufficientRole    = "The access token lacks a required role"
-	DescInsufficientScope   = "The access token lacks a required scope"
-	DescUnavailable         = "The service is temporarily unavailable"
+	descAuthRequired        = "Authentication required"
+	descMalformedCredential = "Malformed Bearer credentials"
+	descMultipleCredentials = "More than one access token was sent"
+	descInvalidToken        = "The access token is invalid"
+	descExpiredToken        = "The access token expired"
+	descRevokedToken        = "The access token is no longer valid"
+	descUnavailable         = "The service is temporarily unavailable"
+
+	// DescInsufficientRole is the description of a 403 for a missing role.
+	DescInsufficientRole = "The access token lacks a required role"
+	// DescInsufficientScope is the description of a 403 for a missing
+	// scope.
+	DescInsufficientScope = "The access token lacks a required scope"
 )
 
-// Challenge is an RFC 6750 §3 error response to a protected-resource request.
+// Challenge is an RFC 6750 §3 error response to a protected-resource
+// request. The zero Challenge is the answer to a request without
+// credentials: 401, no error attribute (RFC 6750 §3.1), the description
+// "Authentication required".
 type Challenge struct {
 	// Status is the HTTP status: 401, 400 or 403, or 503 with
 	// [CodeTemporarilyUnavailable]. Zero means 401.
@@ -46,28 +58,39 @@ type Challenge struct {
 	// Code is the RFC 6750 error code, or empty when the request carried
 	// no credentials at all (RFC 6750 §3.1: no error attribute then).
 	Code string
-	// Description is a short text for developers, from the Desc constants
-	// or of the same character set; characters RFC 6750 forbids are
-	// dropped.
+	// Description is a short text for developers, of attribute characters
+	// only (printable ASCII without '"' and '\'); others are dropped.
+	// Empty means "Authentication required" when Code is empty too, and no
+	// description otherwise.
 	Description string
 	// Scope, when set with CodeInsufficientScope, names the scopes the
 	// resource requires (space-separated).
 	Scope string
 }
 
-// NoCredentials returns the challenge for a request that carried no
-// credentials: 401 with no error attribute (RFC 6750 §3.1).
-func NoCredentials() Challenge {
-	return Challenge{Status: http.StatusUnauthorized, Description: DescAuthRequired}
-}
-
 // WriteChallenge writes c as the response: the status; for a status below
 // 500, a WWW-Authenticate Bearer challenge carrying realm (when not empty)
 // and, unless c.Code is empty, the error, error_description and scope
-// attributes; and a JSON body {"error", "error_description"}, each member
-// left out when empty. Responses also carry Cache-Control: no-store.
+// attributes; and the body [WriteError] writes. Characters RFC 6750 forbids
+// in attribute values are dropped from realm and from c's fields.
 func WriteChallenge(w http.ResponseWriter, realm string, c Challenge) {
+	code := cleanAttr(c.Code)
+	desc := cleanAttr(c.Description)
+	if code == "" && desc == "" {
+		desc = descAuthRequired
+	}
+	status := c.Status
+	if status == 0 {
+		status = http.StatusUnauthorized
+	}
+	h := w.Header()
+	if status >= 500 {
+		h.Del("WWW-Authenticate")
+		WriteError(w, status, code, desc)
+		return
+	}
 	var b strings.Builder
+	b.Grow(len("Bearer realm=\"\", error=\"\", error_description=\"\", scope=\"\"") + len(realm) + len(code) + len(desc) + len(c.Scope))
 	b.WriteString("Bearer")
 	sep := " "
 	attr := func(name, value string) {
@@ -78,39 +101,44 @@ func WriteChallenge(w http.ResponseWriter, realm string, c Challenge) {
 		b.WriteByte('"')
 		sep = ", "
 	}
-	desc := sanitizeDescription(c.Description)
-	if realm = sanitizeDescription(realm); realm != "" {
+	if realm = cleanAttr(realm); realm != "" {
 		attr("realm", realm)
 	}
-	code := sanitizeDescription(c.Code)
 	if code != "" {
 		attr("error", code)
 		if desc != "" {
 			attr("error_description", desc)
 		}
-		if c.Scope != "" {
-			attr("scope", sanitizeDescription(c.Scope))
+		if scope := cleanAttr(c.Scope); scope != "" {
+			attr("scope", scope)
 		}
 	}
-	status := c.Status
-	if status == 0 {
-		status = http.StatusUnauthorized
-	}
+	h.Set("WWW-Authenticate", b.String())
+	WriteError(w, status, code, desc)
+}
+
+// WriteError writes an error response: the status, Content-Type
+// application/json, Cache-Control: no-store, and the body
+// {"error":code,"error_description":description} and a newline, each member
+// left out when empty. It is the one writer of authkit's error bodies
+// (RFC 6749 §5.2, RFC 6750 §3). Bytes that are not attribute characters
+// (printable ASCII without '"' and '\') are dropped from code and
+// description, so the body never needs escaping and never carries control
+// characters: pass fixed texts, never an error's text or the request's
+// input. Other headers, such as WWW-Authenticate or Retry-After, are the
+// caller's to set first.
+func WriteError(w http.ResponseWriter, status int, code, description string) {
+	code, description = cleanAttr(code), cleanAttr(description)
 	h := w.Header()
-	if status < 500 {
-		h.Set("WWW-Authenticate", b.String())
-	} else {
-		h.Del("WWW-Authenticate")
-	}
 	h.Set("Content-Type", "application/json")
 	h.Set("Cache-Control", "no-store")
 	w.WriteHeader(status)
-	io.WriteString(w, jsonBody(code, desc))
+	io.WriteString(w, jsonBody(code, description))
 }
 
 // jsonBody returns {"error":code,"error_description":desc} and a newline,
-// each member left out when empty. Both strings went through
-// sanitizeDescription, so they need no JSON escaping.
+// each member left out when empty. Both strings are attribute characters
+// only, so they need no JSON escaping.
 func jsonBody(code, desc string) string {
 	var b strings.Builder
 	b.Grow(len(`{"error":"","error_description":""}`) + len(code) + len(desc) + 1)
@@ -130,31 +158,4 @@ func jsonBody(code, desc string) string {
 	}
 	b.WriteString("}\n")
 	return b.String()
-}
-
-// sanitizeDescription keeps only the characters RFC 6750 §3 allows in an
-// attribute value: %x20-21 / %x23-5B / %x5D-7E (printable ASCII without '"'
-// and '\').
-func sanitizeDescription(s string) string {
-	ok := true
-	for i := 0; i < len(s); i++ {
-		if !allowedAttrByte(s[i]) {
-			ok = false
-			break
-		}
-	}
-	if ok {
-		return s
-	}
-	var b strings.Builder
-	for i := 0; i < len(s); i++ {
-		if allowedAttrByte(s[i]) {
-			b.WriteByte(s[i])
-		}
-	}
-	return b.String()
-}
-
-func allowedAttrByte(c byte) bool {
-	return c >= 0x20 && c <= 0x7e && c != '"' && c != '\\'
 }

@@ -59,7 +59,8 @@ func (c *Claims) detach() {
 		c.Scope, buf = carve(buf, c.Scope)
 		c.Roles, _ = carve(buf, c.Roles)
 	} else {
-		c.Audience, c.Scope, c.Roles = clip0(c.Audience), clip0(c.Scope), clip0(c.Roles)
+		// Empty or nil: clipping leaves no capacity to write into.
+		c.Audience, c.Scope, c.Roles = slices.Clip(c.Audience), slices.Clip(c.Scope), slices.Clip(c.Roles)
 	}
 	if len(c.Extra) == 0 {
 		return
@@ -89,19 +90,45 @@ func carve(buf, s []string) ([]string, []string) {
 	return buf[start:len(buf):len(buf)], buf
 }
 
-// clip0 returns s, emptied of capacity, or nil for nil.
-func clip0(s []string) []string {
-	if s == nil {
-		return nil
-	}
-	return s[:0:0]
-}
-
 // HasScope reports whether the claims grant scope s.
 func (c *Claims) HasScope(s string) bool { return slices.Contains(c.Scope, s) }
 
 // HasRole reports whether the claims carry role r.
 func (c *Claims) HasRole(r string) bool { return slices.Contains(c.Roles, r) }
+
+// SetClaim stores v, marshalled to JSON, as the custom claim name in
+// c.Extra. Names of claims that [Claims] has a field for ("iss", "sub",
+// "aud", "exp", "nbf", "iat", "jti", "client_id", "scope", "roles") are
+// refused.
+func SetClaim[T any](c *Claims, name string, v T) error {
+	if name == "" || registeredClaim(name) {
+		return fmt.Errorf("jwtauth: claim name %q is empty or registered: use the Claims field", name)
+	}
+	data, err := json.Marshal(v)
+	if err != nil {
+		return fmt.Errorf("jwtauth: claim %q: %w", name, err)
+	}
+	if c.Extra == nil {
+		c.Extra = make(map[string]json.RawMessage)
+	}
+	c.Extra[name] = data
+	return nil
+}
+
+// ClaimAs decodes the custom claim name of c into a T. It reports false,
+// with no error, when c has no such claim, and an error when the claim does
+// not decode as a T.
+func ClaimAs[T any](c *Claims, name string) (T, bool, error) {
+	var v T
+	data, ok := c.Extra[name]
+	if !ok {
+		return v, false, nil
+	}
+	if err := json.Unmarshal(data, &v); err != nil {
+		return v, true, errors.Join(fmt.Errorf("jwtauth: claim %q", name), err)
+	}
+	return v, true, nil
+}
 
 // Token is an issued access token.
 type Token struct {

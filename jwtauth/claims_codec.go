@@ -2,10 +2,7 @@ package jwtauth
 
 import (
 	"encoding/json"
-	"errors"
 	"fmt"
-	"slices"
-	"strconv"
 	"strings"
 	"time"
 	"unicode/utf8"
@@ -39,9 +36,6 @@ const (
 // unique member names and registered claims of the right JSON types. It
 // checks syntax and types only; [verifier.validate] checks values.
 func decodeClaims(payload []byte) (*Claims, error) {
-	if !checkJSON(payload) {
-		return nil, errors.New("claims are not valid JSON")
-	}
 	c := new(Claims)
 	var seen uint16
 	once := func(bit uint16) error {
@@ -117,30 +111,6 @@ func decodeClaims(payload []byte) (*Claims, error) {
 	return c, nil
 }
 
-// splitScope splits a "scope" value into its scope tokens. RFC 6749 §3.3
-// separates them with SP (%x20) only: any other white space stays inside a
-// token, which then matches no scope, rather than splitting one granted
-// value into several. Empty parts are dropped; the result has no spare
-// capacity.
-func splitScope(s string) []string {
-	n := 0
-	for i := 0; i < len(s); i++ {
-		if s[i] != ' ' && (i == 0 || s[i-1] == ' ') {
-			n++
-		}
-	}
-	if n == 0 {
-		return nil
-	}
-	out := make([]string, 0, n)
-	for part := range strings.SplitSeq(s, " ") {
-		if part != "" {
-			out = append(out, part)
-		}
-	}
-	return out
-}
-
 func decodeAudience(v []byte) ([]string, error) {
 	if len(v) > 0 && v[0] == '"' {
 		s, err := jsonString(v)
@@ -152,102 +122,93 @@ func decodeAudience(v []byte) ([]string, error) {
 	return jsonStrings(v)
 }
 
-// encodeClaims writes c as a JSON object: registered claims first, in a
-// fixed order, then Extra members sorted by name. Times are whole seconds.
+// claimsJSON is the wire form of the registered claims, in the order they
+// are written. Times are NumericDates (RFC 7519 §2), whole seconds; zero
+// means absent. Aud is one string for one audience, an array for several,
+// and nil for none.
+type claimsJSON struct {
+	Iss      string   `json:"iss,omitempty"`
+	Sub      string   `json:"sub,omitempty"`
+	Aud      any      `json:"aud,omitempty"`
+	Exp      int64    `json:"exp,omitempty"`
+	Nbf      int64    `json:"nbf,omitempty"`
+	Iat      int64    `json:"iat,omitempty"`
+	Jti      string   `json:"jti,omitempty"`
+	ClientID string   `json:"client_id,omitempty"`
+	Scope    string   `json:"scope,omitempty"`
+	Roles    []string `json:"roles,omitempty"`
+}
+
+// encodeClaims writes c as a JSON object with encoding/json: the registered
+// claims first, in a fixed order, then the Extra members sorted by name.
+// Times must be zero or within NumericDate range; they are written as
+// whole seconds. An Extra member that is not valid UTF-8 JSON, or whose
+// name is empty, not valid UTF-8 or that of a registered claim, is refused.
 func encodeClaims(c *Claims) ([]byte, error) {
-	b := make([]byte, 0, 256)
-	b = append(b, '{')
-	sep := false
-	member := func(name string) {
-		if sep {
-			b = append(b, ',')
-		}
-		sep = true
-		b = strconv.AppendQuote(b, name) // names are plain ASCII
-		b = append(b, ':')
+	w := claimsJSON{
+		Iss:      c.Issuer,
+		Sub:      c.Subject,
+		Exp:      numericDate(c.ExpiresAt),
+		Nbf:      numericDate(c.NotBefore),
+		Iat:      numericDate(c.IssuedAt),
+		Jti:      c.ID,
+		ClientID: c.ClientID,
+		Scope:    strings.Join(c.Scope, " "),
+		Roles:    c.Roles,
 	}
-	str := func(name, v string) {
-		if v == "" {
-			return
-		}
-		member(name)
-		b = appendJSONString(b, v)
+	switch len(c.Audience) {
+	case 0:
+	case 1:
+		w.Aud = c.Audience[0]
+	default:
+		w.Aud = c.Audience
 	}
-	date := func(name string, t time.Time) {
-		if t.IsZero() {
-			return
-		}
-		member(name)
-		b = strconv.AppendInt(b, t.Unix(), 10)
+	b, err := json.Marshal(&w)
+	if err != nil {
+		return nil, fmt.Errorf("jwtauth: encode claims: %w", err)
 	}
-	strs := func(name string, v []string) {
-		member(name)
-		b = append(b, '[')
-		for i, s := range v {
-			if i > 0 {
-				b = append(b, ',')
-			}
-			b = appendJSONString(b, s)
-		}
-		b = append(b, ']')
+	if len(c.Extra) == 0 {
+		return b, nil
 	}
-	str("iss", c.Issuer)
-	str("sub", c.Subject)
-	if len(c.Audience) == 1 {
-		str("aud", c.Audience[0])
-	} else if len(c.Audience) > 1 {
-		strs("aud", c.Audience)
-	}
-	date("exp", c.ExpiresAt)
-	date("nbf", c.NotBefore)
-	date("iat", c.IssuedAt)
-	str("jti", c.ID)
-	str("client_id", c.ClientID)
-	str("scope", strings.Join(c.Scope, " "))
-	if len(c.Roles) > 0 {
-		strs("roles", c.Roles)
-	}
-	names := make([]string, 0, len(c.Extra))
-	for name := range c.Extra {
-		names = append(names, name)
-	}
-	slices.Sort(names)
-	for _, name := range names {
+	for name, v := range c.Extra {
 		if name == "" || registeredClaim(name) {
 			return nil, fmt.Errorf("jwtauth: extra claim %q collides with a registered claim", name)
 		}
+		// encoding/json would write U+FFFD for invalid UTF-8 in a name,
+		// and copies raw values without checking their UTF-8.
 		if !utf8.ValidString(name) {
 			return nil, fmt.Errorf("jwtauth: extra claim name %q is not valid UTF-8", name)
 		}
-		v := c.Extra[name]
 		if !checkJSON(v) {
 			return nil, fmt.Errorf("jwtauth: extra claim %q is not valid JSON", name)
 		}
-		if sep {
-			b = append(b, ',')
-		}
-		sep = true
-		b = appendJSONString(b, name)
-		b = append(b, ':')
-		b = append(b, v...)
 	}
-	return append(b, '}'), nil
+	extra, err := json.Marshal(c.Extra) // names sorted
+	if err != nil {
+		return nil, fmt.Errorf("jwtauth: encode extra claims: %w", err)
+	}
+	// Join the two objects into one: {"iss":…,"exp":…} and {"x":…} give
+	// {"iss":…,"exp":…,"x":…}. The first always has members, since Issue
+	// requires "sub".
+	if len(b) > 2 {
+		b[len(b)-1] = ','
+		return append(b, extra[1:]...), nil
+	}
+	return extra, nil
 }
 
-// appendJSONString appends s as a JSON string.
-func appendJSONString(b []byte, s string) []byte {
-	plain := true
-	for i := 0; i < len(s); i++ {
-		if c := s[i]; c < 0x20 || c == '"' || c == '\\' || c >= 0x7f || c == '<' || c == '>' || c == '&' {
-			plain = false
-			break
-		}
+// numericDate returns t as whole seconds since the epoch, or 0 for the
+// zero time.
+func numericDate(t time.Time) int64 {
+	if t.IsZero() {
+		return 0
 	}
-	if plain {
-		b = append(b, '"')
-		b = append(b, s...)
-		return append(b, '"')
-	}
-	enc, _ := json.Marshal(s) // a string always marshals
-	return append(b, enc...)
+	return t.Unix()
+}
+
+// inNumericDateRange reports whether t, in whole seconds, is a NumericDate
+// that a verifier accepts: after the epoch and at most [maxNumericDate].
+func inNumericDateRange(t time.Time) bool {
+	s := t.Unix()
+	return s > 0 && s <= maxNumericDate
 }

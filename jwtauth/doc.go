@@ -8,9 +8,14 @@
 // A [KeySet] holds one active signing [Key] and any number of
 // verification-only keys; [New] turns it into a [JWT], which implements both
 // [Issuer] and [Verifier]. Keys come from [GenerateKey], [NewKey],
-// [NewPublicKey], [ParseKeyPEM], [ParseKeysJSON] or [LoadKeyFile]. Resource
-// servers on other machines use a [RemoteVerifier], which follows the
-// issuer's [KeySet.JWKSHandler].
+// [NewPublicKey] or [ParseKeys] (PEM, JWK or JWK Set bytes);
+// [Key.MarshalPEM] and [Key.MarshalJWK] write a key out so that a generated
+// key can be kept. Resource servers on other machines use a
+// [RemoteVerifier], which follows the issuer's [KeySet.JWKSHandler].
+//
+// Tokens are signed with jwx and checked by this package's own strict code
+// over the standard library's crypto, never by a JOSE parser (see "Threats
+// defended").
 //
 // Issued tokens carry the header "typ": "at+jwt", "kid" and "alg", and the
 // claims "iss", "sub", "aud", "exp", "iat", "jti" and "client_id" (RFC 9068

@@ -108,10 +108,6 @@ func isB64Token(s string) bool {
 	return ok0&ok1&ok2&ok3&1 != 0
 }
 
-// isB64TokenChar reports whether c may appear in a b64token before the
-// padding: ALPHA, DIGIT, "-", ".", "_", "~", "+" or "/".
-func isB64TokenChar(c byte) bool { return b64TokenChars[c] == '1' }
-
 // b64TokenChars holds '1' at the index of each b64token character ('1' is
 // odd, '0' even) and '0' elsewhere, one row of 16 byte values per line.
 const b64TokenChars = "" +

@@ -270,3 +270,7 @@ func BenchmarkParseAuthorization(b *testing.B) {
 		}
 	}
 }
+
+// isB64TokenChar reports whether c may appear in a b64token before the
+// padding: ALPHA, DIGIT, "-", ".", "_", "~", "+" or "/".
+func isB64TokenChar(c byte) bool { return b64TokenChars[c] == '1' }

@@ -8,6 +8,7 @@ import (
 	"crypto/rand"
 	"crypto/rsa"
 	"encoding/base64"
+	"log/slog"
 	"slices"
 	"strconv"
 	"strings"
@@ -193,4 +194,29 @@ func withIDs(p string) string {
 // at the start of the claims object in p.
 func withProfile(p string) string {
 	return withIDs(strings.Replace(p, "{", `{"iat":`+strconv.FormatInt(testT0.Unix(), 10)+",", 1))
+}
+
+// logBuffer collects the output of a text slog handler; it is safe for
+// concurrent use.
+type logBuffer struct {
+	mu sync.Mutex
+	b  strings.Builder
+}
+
+func (l *logBuffer) Write(p []byte) (int, error) {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	return l.b.Write(p)
+}
+
+func (l *logBuffer) String() string {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	return l.b.String()
+}
+
+// newTestLogger returns a logger of every level writing into a logBuffer.
+func newTestLogger() (*slog.Logger, *logBuffer) {
+	buf := &logBuffer{}
+	return slog.New(slog.NewTextHandler(buf, &slog.HandlerOptions{Level: slog.LevelDebug})), buf
 }

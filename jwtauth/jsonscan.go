@@ -1,6 +1,7 @@
 package jwtauth
 
 import (
+	"bytes"
 	"encoding/json"
 	"errors"
 	"math"
@@ -14,9 +15,12 @@ import (
 // struct fields case-insensitively and keeps the last of repeated names, so
 // {"sub":"bob","SUB":"admin"} would be read differently by different
 // parsers. Here member names match exactly (after unescaping) and a repeated
-// name is an error.
+// name is an error, which the caller's fn reports. The reader validates
+// each document with encoding/json first ([eachMember] does so itself) and
+// then walks it without copying.
 
 var (
+	errNotJSON      = errors.New("not valid UTF-8 JSON")
 	errNotObject    = errors.New("not a JSON object")
 	errDuplicateKey = errors.New("duplicate member name")
 )
@@ -27,9 +31,13 @@ func checkJSON(data []byte) bool {
 }
 
 // eachMember calls fn with the name and raw value of every top-level member
-// of the object in data, in order. data must have passed checkJSON. fn
+// of the object in data, in order. It first checks data with [checkJSON]
+// and walks nothing that fails: the scanner below relies on valid JSON. fn
 // receives the name unescaped; it may not retain name.
 func eachMember(data []byte, fn func(name, value []byte) error) error {
+	if !checkJSON(data) {
+		return errNotJSON
+	}
 	i := skipSpace(data, 0)
 	if i >= len(data) || data[i] != '{' {
 		return errNotObject
@@ -42,7 +50,7 @@ func eachMember(data []byte, fn func(name, value []byte) error) error {
 		// name
 		end := skipString(data, i)
 		name := data[i+1 : end-1]
-		if containsByte(name, '\\') {
+		if bytes.IndexByte(name, '\\') >= 0 {
 			var s string
 			if err := json.Unmarshal(data[i:end], &s); err != nil {
 				return err
@@ -62,15 +70,6 @@ func eachMember(data []byte, fn func(name, value []byte) error) error {
 		i = skipSpace(data, i+1) // ','
 	}
 	return errNotObject
-}
-
-func containsByte(b []byte, c byte) bool {
-	for _, x := range b {
-		if x == c {
-			return true
-		}
-	}
-	return false
 }
 
 func skipSpace(data []byte, i int) int {
@@ -138,7 +137,8 @@ func skipValue(data []byte, i int) int {
 var errNotArray = errors.New("not a JSON array")
 
 // eachElement calls fn with every element of the array in v, in order. v
-// must be part of a document that passed checkJSON.
+// must be a value that [eachMember] handed out, or part of another document
+// that passed checkJSON.
 func eachElement(v []byte, fn func(elem []byte) error) error {
 	if len(v) == 0 || v[0] != '[' {
 		return errNotArray
@@ -163,13 +163,14 @@ func eachElement(v []byte, fn func(elem []byte) error) error {
 
 var errNotString = errors.New("not a string")
 
-// jsonString decodes a raw JSON string value.
+// jsonString decodes a raw JSON string value, one that [eachMember] or
+// [eachElement] handed out.
 func jsonString(v []byte) (string, error) {
 	if len(v) < 2 || v[0] != '"' {
 		return "", errNotString
 	}
 	inner := v[1 : len(v)-1]
-	if !containsByte(inner, '\\') {
+	if bytes.IndexByte(inner, '\\') < 0 {
 		return string(inner), nil
 	}
 	var s string

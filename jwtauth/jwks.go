@@ -1,17 +1,15 @@
 package jwtauth
 
 import (
+	"context"
 	"encoding/json"
 	"fmt"
-	"io"
+	"log/slog"
 	"net/http"
 	"slices"
 	"strconv"
 	"sync/atomic"
 	"time"
-
-	"github.com/lestrrat-go/jwx/v2/jwa"
-	"github.com/lestrrat-go/jwx/v2/jwk"
 )
 
 // jwksMaxAge is the Cache-Control max-age of [KeySet.JWKSHandler]
@@ -25,13 +23,49 @@ const jwksMaxAge = 5 * time.Minute
 // private parts are never serialized, and HMAC keys, which have no public
 // part, are left out. Responses carry Content-Type application/jwk-set+json
 // and Cache-Control: public, max-age=300, so [KeySet.Add] a new key at least
-// five minutes before [KeySet.Rotate] makes it the signing key.
-func (s *KeySet) JWKSHandler() http.Handler {
-	return &jwksHandler{keys: s}
+// five minutes before [KeySet.Rotate] makes it the signing key. Errors are
+// answered as [WriteError] writes them.
+//
+// Of the options, only [WithLogger] applies: the handler warns there, once,
+// when it is created for a set with no key it can publish (HMAC keys only,
+// so that no resource server can verify the tokens through the JWKS), and
+// logs an error when a key cannot be published.
+func (s *KeySet) JWKSHandler(opts ...Option) http.Handler {
+	var o options
+	for _, opt := range opts {
+		if opt != nil {
+			opt(&o)
+		}
+	}
+	h := &jwksHandler{keys: s, log: o.log}
+	if h.log != nil {
+		if snap := s.snapshot(); snap != nil && !publishable(snap) {
+			kids := make([]string, 0, len(snap.keys))
+			for id := range snap.keys {
+				kids = append(kids, id)
+			}
+			slices.Sort(kids)
+			h.log.LogAttrs(context.Background(), slog.LevelWarn,
+				"jwtauth: the JWKS publishes no key: HMAC keys have no public part, so resource servers cannot verify these tokens through it",
+				slog.Any("kids", kids))
+		}
+	}
+	return h
+}
+
+// publishable reports whether snap has a key with a public part.
+func publishable(snap *keySnapshot) bool {
+	for _, k := range snap.keys {
+		if k.pub != nil {
+			return true
+		}
+	}
+	return false
 }
 
 type jwksHandler struct {
 	keys *KeySet
+	log  *slog.Logger // nil: no logging
 	doc  atomic.Pointer[jwksDoc]
 }
 
@@ -44,12 +78,12 @@ type jwksDoc struct {
 func (h *jwksHandler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	if r.Method != http.MethodGet && r.Method != http.MethodHead {
 		w.Header().Set("Allow", "GET, HEAD")
-		writeJWKSError(w, http.StatusMethodNotAllowed, CodeInvalidRequest, "Method not allowed")
+		WriteError(w, http.StatusMethodNotAllowed, CodeInvalidRequest, "Method not allowed")
 		return
 	}
 	snap := h.keys.snapshot()
 	if snap == nil {
-		writeJWKSError(w, http.StatusInternalServerError, "server_error", "No keys to publish")
+		WriteError(w, http.StatusInternalServerError, "server_error", "No keys to publish")
 		return
 	}
 	doc := h.doc.Load()
@@ -57,9 +91,12 @@ func (h *jwksHandler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		body, err := marshalJWKS(snap)
 		doc = &jwksDoc{version: snap.version, body: body, err: err}
 		h.doc.Store(doc)
+		if err != nil && h.log != nil {
+			h.log.LogAttrs(r.Context(), slog.LevelError, "jwtauth: the JWKS cannot be published", slog.String("reason", err.Error()))
+		}
 	}
 	if doc.err != nil {
-		writeJWKSError(w, http.StatusInternalServerError, "server_error", "No keys to publish")
+		WriteError(w, http.StatusInternalServerError, "server_error", "No keys to publish")
 		return
 	}
 	hd := w.Header()
@@ -71,17 +108,6 @@ func (h *jwksHandler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	w.Write(doc.body)
-}
-
-// writeJWKSError answers with the JSON error body every authkit endpoint
-// uses, {"error", "error_description"}. code and desc are constants that
-// need no escaping.
-func writeJWKSError(w http.ResponseWriter, status int, code, desc string) {
-	h := w.Header()
-	h.Set("Content-Type", "application/json")
-	h.Set("Cache-Control", "no-store")
-	w.WriteHeader(status)
-	io.WriteString(w, `{"error":"`+code+`","error_description":"`+desc+`"}`+"\n")
 }
 
 // marshalJWKS builds the published set from public keys only. It does not
@@ -111,24 +137,9 @@ func marshalJWKS(snap *keySnapshot) ([]byte, error) {
 
 // publicJWK returns k's public key as a JWK with kid, alg and use.
 func publicJWK(k *Key) ([]byte, error) {
-	jk, err := jwk.FromRaw(k.pub) // k.pub only ever holds a public key
-	if err != nil {
-		return nil, fmt.Errorf("jwtauth: JWKS: %w", err)
+	p := k.Public()
+	if p == nil {
+		return nil, fmt.Errorf("jwtauth: JWKS: key %s has no public part", k.kid)
 	}
-	if isPriv, err := jwk.IsPrivateKey(jk); err != nil || isPriv {
-		return nil, fmt.Errorf("jwtauth: JWKS: key %s is not public", k.kid)
-	}
-	for _, kv := range []struct {
-		name  string
-		value any
-	}{
-		{jwk.KeyIDKey, k.kid},
-		{jwk.AlgorithmKey, jwa.SignatureAlgorithm(k.alg)},
-		{jwk.KeyUsageKey, jwk.ForSignature},
-	} {
-		if err := jk.Set(kv.name, kv.value); err != nil {
-			return nil, fmt.Errorf("jwtauth: JWKS: %w", err)
-		}
-	}
-	return json.Marshal(jk)
+	return p.MarshalJWK()
 }

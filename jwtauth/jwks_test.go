@@ -72,9 +72,9 @@ func TestJWKSHandlerPublishesPublicKeysOnly(t *testing.T) {
 		t.Errorf("body publishes a symmetric key: %s", body)
 	}
 	// The published set round-trips into verification keys.
-	pub, err := ParseKeysJSON(body)
+	pub, err := ParseKeys(body)
 	if err != nil || len(pub) != 3 {
-		t.Fatalf("ParseKeysJSON(published) = %v, %v", pub, err)
+		t.Fatalf("ParseKeys(published) = %v, %v", pub, err)
 	}
 	for _, k := range pub {
 		if k.CanSign() {
@@ -165,5 +165,51 @@ func checkJWKSError(t *testing.T, rec *httptest.ResponseRecorder, code string) {
 	}
 	if body.Error != code || body.Description == "" {
 		t.Errorf("error body = %+v, want error %q and a description", body, code)
+	}
+}
+
+// TestJWKSHandlerWarnsWithoutPublishableKey: a set of HMAC keys only has
+// nothing to publish; the handler says so once, when it is made.
+func TestJWKSHandlerWarnsWithoutPublishableKey(t *testing.T) {
+	t.Parallel()
+	tests := []struct {
+		name string
+		keys []*Key
+		warn bool
+	}{
+		{"HMAC only", []*Key{mustKey(t, HS256), mustKey(t, HS512)}, true},
+		{"HMAC and Ed25519", []*Key{mustKey(t, HS256), mustKey(t, EdDSA)}, false},
+		{"Ed25519", []*Key{mustKey(t, EdDSA)}, false},
+	}
+	for _, tc := range tests {
+		t.Run(tc.name, func(t *testing.T) {
+			t.Parallel()
+			ks, err := NewKeySet(tc.keys[0], tc.keys[1:]...)
+			if err != nil {
+				t.Fatal(err)
+			}
+			logger, logs := newTestLogger()
+			h := ks.JWKSHandler(WithLogger(logger), nil)
+			for range 3 {
+				rec := httptest.NewRecorder()
+				h.ServeHTTP(rec, httptest.NewRequest(http.MethodGet, "/.well-known/jwks.json", nil))
+				if rec.Code != http.StatusOK {
+					t.Errorf("GET: status = %d, want 200", rec.Code)
+				}
+			}
+			got := logs.String()
+			if n := strings.Count(got, "level=WARN"); tc.warn && (n != 1 || !strings.Contains(got, "publishes no key") || !strings.Contains(got, tc.keys[0].ID())) {
+				t.Errorf("log %q: want one warning naming %s", got, tc.keys[0].ID())
+			} else if !tc.warn && got != "" {
+				t.Errorf("log %q, want nothing", got)
+			}
+		})
+	}
+	// Without a logger nothing is written anywhere, and nothing fails.
+	ks, _ := NewKeySet(mustKey(t, HS256))
+	rec := httptest.NewRecorder()
+	ks.JWKSHandler().ServeHTTP(rec, httptest.NewRequest(http.MethodGet, "/", nil))
+	if got, want := rec.Body.String(), `{"keys":[]}`; rec.Code != http.StatusOK || got != want {
+		t.Errorf("GET (HMAC only): %d %q, want 200 %q", rec.Code, got, want)
 	}
 }

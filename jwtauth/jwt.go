@@ -4,14 +4,10 @@ import (
 	"context"
 	"crypto/rand"
 	"errors"
-	"fmt"
 	"maps"
 	"slices"
 	"time"
 	"unicode/utf8"
-
-	"github.com/lestrrat-go/jwx/v2/jwa"
-	"github.com/lestrrat-go/jwx/v2/jws"
 )
 
 // Config configures a [JWT] issuer and verifier.
@@ -126,8 +122,9 @@ func (j *JWT) Verify(ctx context.Context, raw string) (*Claims, error) {
 // "exp" as "iat" plus the TTL, and "jti" as a fresh random ID. It refuses an
 // empty Subject or ClientID, an Issuer other than the configured one, an
 // "exp" not after "iat", scope values that are not RFC 6749 scope tokens,
-// strings and claim names that are not valid UTF-8, and Extra members named
-// like registered claims. Times are truncated to whole seconds, as they
+// strings and claim names that are not valid UTF-8, Extra members named
+// like registered claims, and times a verifier would refuse (not after
+// 1970, or after 9999). Times are truncated to whole seconds, as they
 // travel. The returned Token's Claims are the ones signed.
 func (j *JWT) Issue(ctx context.Context, c Claims) (Token, error) {
 	if c.Subject == "" {
@@ -170,6 +167,10 @@ func (j *JWT) Issue(ctx context.Context, c Claims) (Token, error) {
 	if !c.NotBefore.IsZero() {
 		c.NotBefore = c.NotBefore.Truncate(time.Second)
 	}
+	if !inNumericDateRange(c.IssuedAt) || !inNumericDateRange(c.ExpiresAt) ||
+		(!c.NotBefore.IsZero() && !inNumericDateRange(c.NotBefore)) {
+		return Token{}, errors.New("jwtauth: issue: times must lie after 1970 and before the year 10000")
+	}
 	if !c.ExpiresAt.After(c.IssuedAt) {
 		return Token{}, errors.New("jwtauth: issue: ExpiresAt must be after IssuedAt")
 	}
@@ -188,44 +189,4 @@ func (j *JWT) Issue(ctx context.Context, c Claims) (Token, error) {
 	return Token{Raw: raw, Claims: c}, nil
 }
 
-// sign produces a compact JWS of payload with header typ "at+jwt", key's
-// kid and key's alg.
-func sign(key *Key, payload []byte) (string, error) {
-	hdr := jws.NewHeaders()
-	if err := hdr.Set(jws.TypeKey, "at+jwt"); err != nil {
-		return "", fmt.Errorf("jwtauth: sign: %w", err)
-	}
-	if err := hdr.Set(jws.KeyIDKey, key.kid); err != nil {
-		return "", fmt.Errorf("jwtauth: sign: %w", err)
-	}
-	var raw any = key.signer
-	if key.secret != nil {
-		raw = key.secret
-	}
-	if raw == nil {
-		return "", errors.New("jwtauth: sign: the active key cannot sign")
-	}
-	out, err := jws.Sign(payload, jws.WithKey(jwa.SignatureAlgorithm(key.alg), raw, jws.WithProtectedHeaders(hdr)))
-	if err != nil {
-		return "", fmt.Errorf("jwtauth: sign: %w", err)
-	}
-	return string(out), nil
-}
-
 func invalidUTF8(s string) bool { return !utf8.ValidString(s) }
-
-// IsScopeToken reports whether s is an RFC 6749 §3.3 scope-token:
-// 1*( %x21 / %x23-5B / %x5D-7E ), printable ASCII without space, '"' or
-// '\'. Only such scopes can be issued, required or sent in a challenge.
-func IsScopeToken(s string) bool {
-	if s == "" {
-		return false
-	}
-	for i := 0; i < len(s); i++ {
-		c := s[i]
-		if c < 0x21 || c > 0x7e || c == '"' || c == '\\' {
-			return false
-		}
-	}
-	return true
-}

@@ -8,31 +8,59 @@ import (
 	"crypto/elliptic"
 	"crypto/rsa"
 	"crypto/x509"
+	"encoding/json"
 	"encoding/pem"
 	"errors"
 	"fmt"
-	"io"
-	"os"
 	"slices"
 
 	"github.com/lestrrat-go/jwx/v2/jwa"
 	"github.com/lestrrat-go/jwx/v2/jwk"
 )
 
-// maxKeyFileBytes bounds what LoadKeyFile reads.
-const maxKeyFileBytes = 1 << 20
+// ParseKeys returns the keys in data, which is one of:
+//
+//   - PEM holding one key: a PKCS #8 private key ("PRIVATE KEY"), a PKCS #1
+//     RSA private key ("RSA PRIVATE KEY"), a SEC 1 EC private key ("EC
+//     PRIVATE KEY"), a PKIX public key ("PUBLIC KEY") or a PKCS #1 RSA
+//     public key ("RSA PUBLIC KEY"). The algorithm is inferred from the key
+//     type (RSA gives RS256, P-256 ES256, P-384 ES384, P-521 ES512, Ed25519
+//     EdDSA) and the ID derived as [NewKey] derives it. Encrypted PEM and
+//     data with more than one key are refused.
+//   - A JWK (RFC 7517) or JWK Set JSON document, private or public. A
+//     symmetric key ("kty": "oct") must carry an "alg" of HS256, HS384 or
+//     HS512; an asymmetric key without "alg" gets the algorithm inferred
+//     as for PEM; a key without "kid" gets a derived ID. Keys marked
+//     "use": "enc", unsupported key types and repeated key IDs are
+//     refused.
+//
+// The two are told apart by content: JSON starts with '{'. Private keys
+// and HMAC secrets give signing keys, public keys verification-only ones.
+// [Key.MarshalPEM] and [Key.MarshalJWK] write keys that ParseKeys reads
+// back. Callers read the file themselves:
+//
+//	data, err := os.ReadFile(path)
+//	...
+//	keys, err := jwtauth.ParseKeys(data)
+func ParseKeys(data []byte) ([]*Key, error) {
+	if t := bytes.TrimSpace(data); len(t) > 0 && t[0] == '{' {
+		return parseKeysJSON(t)
+	}
+	k, err := parseKeyPEM(data)
+	if err != nil {
+		return nil, err
+	}
+	return []*Key{k}, nil
+}
 
-// ParseKeyPEM returns the key in the first PEM block of data that holds a
+// parseKeyPEM returns the key in the first PEM block of data that holds a
 // key: a PKCS #8 private key ("PRIVATE KEY"), a PKCS #1 RSA private key ("RSA
 // PRIVATE KEY"), a SEC 1 EC private key ("EC PRIVATE KEY"), a PKIX public key
 // ("PUBLIC KEY") or a PKCS #1 RSA public key ("RSA PUBLIC KEY"). Private keys
 // give signing keys, public keys verification-only ones. Encrypted PEM blocks
-// and data with more than one key are refused.
-//
-// An empty alg is inferred from the key type, at load time only: RSA gives
-// RS256, P-256 ES256, P-384 ES384, P-521 ES512 and Ed25519 EdDSA. An empty
-// kid is derived as [NewKey] does.
-func ParseKeyPEM(data []byte, alg Algorithm, kid string) (*Key, error) {
+// and data with more than one key are refused. The algorithm is inferred
+// from the key type and the ID derived.
+func parseKeyPEM(data []byte) (*Key, error) {
 	var found crypto.PrivateKey
 	var isPublic bool
 	for rest := data; ; {
@@ -77,17 +105,13 @@ func ParseKeyPEM(data []byte, alg Algorithm, kid string) (*Key, error) {
 		return nil, errors.New("jwtauth: no PEM key found")
 	}
 	if isPublic {
-		if alg == "" {
-			alg = inferAlg(found)
-		}
-		return NewPublicKey(alg, found, kid)
+		return NewPublicKey(inferAlg(found), found, "")
 	}
-	if alg == "" {
-		if s, ok := found.(crypto.Signer); ok {
-			alg = inferAlg(s.Public())
-		}
+	var alg Algorithm
+	if s, ok := found.(crypto.Signer); ok {
+		alg = inferAlg(s.Public())
 	}
-	return NewKey(alg, found, kid)
+	return NewKey(alg, found, "")
 }
 
 // inferAlg returns the default algorithm for a public key's type, or "" when
@@ -111,13 +135,9 @@ func inferAlg(pub crypto.PublicKey) Algorithm {
 	return ""
 }
 
-// ParseKeysJSON returns the keys of a JWK (RFC 7517) or JWK Set JSON
-// document, private or public. A symmetric key ("kty": "oct") must carry an
-// "alg" of HS256, HS384 or HS512; an asymmetric key without "alg" gets the
-// algorithm inferred from its type as in [ParseKeyPEM]. Keys marked "use":
-// "enc" are refused, as are unsupported key types. Keys without "kid" get
-// a derived one.
-func ParseKeysJSON(data []byte) ([]*Key, error) {
+// parseKeysJSON returns the keys of a JWK or JWK Set JSON document, as
+// [ParseKeys] describes.
+func parseKeysJSON(data []byte) ([]*Key, error) {
 	set, err := jwk.Parse(data)
 	if err != nil {
 		return nil, errors.New("jwtauth: invalid JWK or JWK Set JSON")
@@ -211,29 +231,74 @@ func keyFromJWK(jk jwk.Key, remote bool) (*Key, error) {
 	}
 }
 
-// LoadKeyFile reads the keys in the file at path: PEM (as [ParseKeyPEM],
-// with the algorithm inferred and the ID derived) or a JWK or JWK Set JSON
-// document (as [ParseKeysJSON]), told apart by content. Files over 1 MiB are
-// refused.
-func LoadKeyFile(path string) ([]*Key, error) {
-	f, err := os.Open(path)
+// MarshalPEM returns k as PEM, for keeping a generated key in a file that
+// [ParseKeys] reads back: a signing key as a PKCS #8 "PRIVATE KEY", a
+// verification-only key as a PKIX "PUBLIC KEY". PEM carries neither the key
+// ID nor the algorithm, which ParseKeys derives and infers again: keep a
+// key with a chosen ID or an algorithm other than the inferred one (RS384,
+// PS256, ...) with [Key.MarshalJWK]. HMAC secrets have no PEM form and give
+// an error.
+//
+// The output of a signing key is the private key: store it like a password
+// (file mode 0600, never in a repository), and never publish it; the
+// [KeySet.JWKSHandler] publishes the public part.
+func (k *Key) MarshalPEM() ([]byte, error) {
+	switch {
+	case k.secret != nil:
+		return nil, fmt.Errorf("jwtauth: %s key %s: HMAC secrets have no PEM form; use MarshalJWK", k.alg, k.kid)
+	case k.signer != nil:
+		der, err := x509.MarshalPKCS8PrivateKey(k.signer)
+		if err != nil {
+			return nil, fmt.Errorf("jwtauth: marshal key %s: %w", k.kid, err)
+		}
+		return pem.EncodeToMemory(&pem.Block{Type: "PRIVATE KEY", Bytes: der}), nil
+	case k.pub != nil:
+		der, err := x509.MarshalPKIXPublicKey(k.pub)
+		if err != nil {
+			return nil, fmt.Errorf("jwtauth: marshal key %s: %w", k.kid, err)
+		}
+		return pem.EncodeToMemory(&pem.Block{Type: "PUBLIC KEY", Bytes: der}), nil
+	}
+	return nil, errors.New("jwtauth: marshal key: not a key made by this package")
+}
+
+// MarshalJWK returns k as a JWK (RFC 7517) JSON object with its "kid",
+// "alg" and "use": "sig", which [ParseKeys] reads back as the same key: an
+// HMAC secret as "kty": "oct", a signing key with its private members, a
+// verification-only key with its public members only. The output of a
+// signing key is the private key or secret: store it like a password, and
+// never publish it (the [KeySet.JWKSHandler] publishes public parts only).
+func (k *Key) MarshalJWK() ([]byte, error) {
+	var raw any
+	switch {
+	case k.secret != nil:
+		raw = k.secret
+	case k.signer != nil:
+		raw = k.signer
+	case k.pub != nil:
+		raw = k.pub
+	default:
+		return nil, errors.New("jwtauth: marshal key: not a key made by this package")
+	}
+	jk, err := jwk.FromRaw(raw)
 	if err != nil {
-		return nil, fmt.Errorf("jwtauth: %w", err)
+		return nil, fmt.Errorf("jwtauth: marshal key %s: %w", k.kid, err)
 	}
-	defer f.Close()
-	data, err := io.ReadAll(io.LimitReader(f, maxKeyFileBytes+1))
+	for _, kv := range []struct {
+		name  string
+		value any
+	}{
+		{jwk.KeyIDKey, k.kid},
+		{jwk.AlgorithmKey, jwa.SignatureAlgorithm(k.alg)},
+		{jwk.KeyUsageKey, jwk.ForSignature},
+	} {
+		if err := jk.Set(kv.name, kv.value); err != nil {
+			return nil, fmt.Errorf("jwtauth: marshal key %s: %w", k.kid, err)
+		}
+	}
+	b, err := json.Marshal(jk)
 	if err != nil {
-		return nil, fmt.Errorf("jwtauth: read key file: %w", err)
+		return nil, fmt.Errorf("jwtauth: marshal key %s: %w", k.kid, err)
 	}
-	if len(data) > maxKeyFileBytes {
-		return nil, errors.New("jwtauth: key file larger than 1 MiB")
-	}
-	if t := bytes.TrimSpace(data); len(t) > 0 && t[0] == '{' {
-		return ParseKeysJSON(t)
-	}
-	k, err := ParseKeyPEM(data, "", "")
-	if err != nil {
-		return nil, err
-	}
-	return []*Key{k}, nil
+	return b, nil
 }

@@ -9,13 +9,10 @@ import (
 	"crypto/rand"
 	"crypto/rsa"
 	"crypto/sha256"
-	"crypto/sha512"
 	"encoding/base64"
 	"errors"
 	"fmt"
-	"hash"
 	"log/slog"
-	"math/big"
 
 	"github.com/lestrrat-go/jwx/v2/jwk"
 )
@@ -345,10 +342,8 @@ func (k *Key) withID(kid string) (*Key, error) {
 	if len(kid) > maxKIDLen {
 		return nil, fmt.Errorf("jwtauth: key ID longer than %d bytes", maxKIDLen)
 	}
-	for i := 0; i < len(kid); i++ {
-		if c := kid[i]; c < 0x21 || c > 0x7e || c == '"' || c == '\\' {
-			return nil, errors.New("jwtauth: key ID must be printable ASCII without spaces, quotes or backslashes")
-		}
+	if !isToken(kid) {
+		return nil, errors.New("jwtauth: key ID must be printable ASCII without spaces, quotes or backslashes")
 	}
 	k.kid = kid
 	return k, nil
@@ -369,62 +364,4 @@ func (k *Key) deriveID() (string, error) {
 		return "", fmt.Errorf("jwtauth: key thumbprint: %w", err)
 	}
 	return base64.RawURLEncoding.EncodeToString(tp), nil
-}
-
-// newHash returns the hash constructor for h.
-func newHash(h crypto.Hash) func() hash.Hash {
-	switch h {
-	case crypto.SHA384:
-		return sha512.New384
-	case crypto.SHA512:
-		return sha512.New
-	}
-	return sha256.New
-}
-
-// verify reports whether sig is k's signature of signingInput under k's
-// algorithm. It uses the standard library directly; the algorithm is k's,
-// never one taken from a token.
-func (k *Key) verify(signingInput, sig []byte) bool {
-	fam, _ := k.alg.family()
-	switch fam {
-	case famHMAC:
-		if len(sig) != k.hash.Size() || k.secret == nil {
-			return false
-		}
-		m := hmac.New(newHash(k.hash), k.secret)
-		m.Write(signingInput)
-		var buf [sha512.Size]byte
-		return hmac.Equal(m.Sum(buf[:0]), sig)
-	case famEd:
-		pub, ok := k.pub.(ed25519.PublicKey)
-		return ok && len(sig) == ed25519.SignatureSize && ed25519.Verify(pub, signingInput, sig)
-	case famEC:
-		pub, ok := k.pub.(*ecdsa.PublicKey)
-		if !ok {
-			return false
-		}
-		size := (pub.Curve.Params().BitSize + 7) / 8
-		if len(sig) != 2*size {
-			return false
-		}
-		r := new(big.Int).SetBytes(sig[:size])
-		s := new(big.Int).SetBytes(sig[size:])
-		return ecdsa.Verify(pub, digest(k.hash, signingInput), r, s)
-	case famRSA:
-		pub, ok := k.pub.(*rsa.PublicKey)
-		return ok && len(sig) == pub.Size() && rsa.VerifyPKCS1v15(pub, k.hash, digest(k.hash, signingInput), sig) == nil
-	case famPSS:
-		pub, ok := k.pub.(*rsa.PublicKey)
-		// RFC 7518 §3.5: the salt is as long as the hash output.
-		opts := rsa.PSSOptions{SaltLength: rsa.PSSSaltLengthEqualsHash}
-		return ok && len(sig) == pub.Size() && rsa.VerifyPSS(pub, k.hash, digest(k.hash, signingInput), sig, &opts) == nil
-	}
-	return false
-}
-
-func digest(h crypto.Hash, data []byte) []byte {
-	d := newHash(h)()
-	d.Write(data)
-	return d.Sum(nil)
 }

@@ -7,10 +7,12 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"log/slog"
 	"net/http"
 	"net/http/httptest"
 	"net/url"
 	"slices"
+	"strconv"
 	"strings"
 	"sync"
 	"sync/atomic"
@@ -29,14 +31,25 @@ const (
 	mwClient = "app"
 )
 
+// The error descriptions of the middleware, as they go on the wire.
+const (
+	descAuthRequired        = "Authentication required"
+	descMalformedCredential = "Malformed Bearer credentials"
+	descMultipleCredentials = "More than one access token was sent"
+	descInvalidToken        = "The access token is invalid"
+	descExpiredToken        = "The access token expired"
+	descRevokedToken        = "The access token is no longer valid"
+	descUnavailable         = "The service is temporarily unavailable"
+)
+
 // The exact challenges of the default realm.
 const (
 	wantNoCreds   = `Bearer realm="api"`
-	wantMalformed = `Bearer realm="api", error="invalid_request", error_description="` + jwtauth.DescMalformedCredential + `"`
-	wantMultiple  = `Bearer realm="api", error="invalid_request", error_description="` + jwtauth.DescMultipleCredentials + `"`
-	wantInvalid   = `Bearer realm="api", error="invalid_token", error_description="` + jwtauth.DescInvalidToken + `"`
-	wantExpired   = `Bearer realm="api", error="invalid_token", error_description="` + jwtauth.DescExpiredToken + `"`
-	wantRevoked   = `Bearer realm="api", error="invalid_token", error_description="` + jwtauth.DescRevokedToken + `"`
+	wantMalformed = `Bearer realm="api", error="invalid_request", error_description="` + descMalformedCredential + `"`
+	wantMultiple  = `Bearer realm="api", error="invalid_request", error_description="` + descMultipleCredentials + `"`
+	wantInvalid   = `Bearer realm="api", error="invalid_token", error_description="` + descInvalidToken + `"`
+	wantExpired   = `Bearer realm="api", error="invalid_token", error_description="` + descExpiredToken + `"`
+	wantRevoked   = `Bearer realm="api", error="invalid_token", error_description="` + descRevokedToken + `"`
 )
 
 // newTestJWT returns a JWT with a fresh Ed25519 key. cacheSize is
@@ -246,53 +259,53 @@ func TestMiddleware(t *testing.T) {
 		{name: "query", opts: []jwtauth.Option{jwtauth.WithInsecureQueryToken()}, req: mwRequest{query: "access_token=" + tk.good}, status: 200, body: aliceOK},
 
 		// No credentials: 401, no error attribute.
-		{name: "no credentials", req: mwRequest{}, status: 401, wwwAuth: wantNoCreds, desc: jwtauth.DescAuthRequired},
-		{name: "basic", req: mwRequest{headers: []string{"Basic dXNlcjpwYXNz"}}, status: 401, wwwAuth: wantNoCreds, desc: jwtauth.DescAuthRequired},
-		{name: "digest", req: mwRequest{headers: []string{`Digest username="alice", realm="api"`}}, status: 401, wwwAuth: wantNoCreds, desc: jwtauth.DescAuthRequired},
-		{name: "bare token", req: mwRequest{headers: []string{tk.good}}, status: 401, wwwAuth: wantNoCreds, desc: jwtauth.DescAuthRequired},
-		{name: "empty header", req: mwRequest{headers: []string{""}}, status: 401, wwwAuth: wantNoCreds, desc: jwtauth.DescAuthRequired},
-		{name: "query token not enabled", req: mwRequest{query: "access_token=" + tk.good}, status: 401, wwwAuth: wantNoCreds, desc: jwtauth.DescAuthRequired},
-		{name: "cookie not enabled", req: mwRequest{cookie: "at=" + tk.good}, status: 401, wwwAuth: wantNoCreds, desc: jwtauth.DescAuthRequired},
-		{name: "form body token", req: mwRequest{form: url.Values{"access_token": {tk.good}}}, status: 401, wwwAuth: wantNoCreds, desc: jwtauth.DescAuthRequired},
-		{name: "empty cookie", opts: []jwtauth.Option{jwtauth.WithCookie("at")}, req: mwRequest{cookie: "at="}, status: 401, wwwAuth: wantNoCreds, desc: jwtauth.DescAuthRequired},
+		{name: "no credentials", req: mwRequest{}, status: 401, wwwAuth: wantNoCreds, desc: descAuthRequired},
+		{name: "basic", req: mwRequest{headers: []string{"Basic dXNlcjpwYXNz"}}, status: 401, wwwAuth: wantNoCreds, desc: descAuthRequired},
+		{name: "digest", req: mwRequest{headers: []string{`Digest username="alice", realm="api"`}}, status: 401, wwwAuth: wantNoCreds, desc: descAuthRequired},
+		{name: "bare token", req: mwRequest{headers: []string{tk.good}}, status: 401, wwwAuth: wantNoCreds, desc: descAuthRequired},
+		{name: "empty header", req: mwRequest{headers: []string{""}}, status: 401, wwwAuth: wantNoCreds, desc: descAuthRequired},
+		{name: "query token not enabled", req: mwRequest{query: "access_token=" + tk.good}, status: 401, wwwAuth: wantNoCreds, desc: descAuthRequired},
+		{name: "cookie not enabled", req: mwRequest{cookie: "at=" + tk.good}, status: 401, wwwAuth: wantNoCreds, desc: descAuthRequired},
+		{name: "form body token", req: mwRequest{form: url.Values{"access_token": {tk.good}}}, status: 401, wwwAuth: wantNoCreds, desc: descAuthRequired},
+		{name: "empty cookie", opts: []jwtauth.Option{jwtauth.WithCookie("at")}, req: mwRequest{cookie: "at="}, status: 401, wwwAuth: wantNoCreds, desc: descAuthRequired},
 
 		// Malformed: 400 invalid_request.
-		{name: "scheme only", req: mwRequest{headers: []string{"Bearer"}}, status: 400, wwwAuth: wantMalformed, code: jwtauth.CodeInvalidRequest, desc: jwtauth.DescMalformedCredential},
-		{name: "scheme and space", req: mwRequest{headers: []string{"Bearer "}}, status: 400, wwwAuth: wantMalformed, code: jwtauth.CodeInvalidRequest, desc: jwtauth.DescMalformedCredential},
-		{name: "space inside token", req: mwRequest{headers: []string{"Bearer abc def"}}, status: 400, wwwAuth: wantMalformed, code: jwtauth.CodeInvalidRequest, desc: jwtauth.DescMalformedCredential},
-		{name: "two credentials in one field", req: mwRequest{headers: []string{"Bearer " + tk.good + ", Bearer " + tk.bob}}, status: 400, wwwAuth: wantMalformed, code: jwtauth.CodeInvalidRequest, desc: jwtauth.DescMalformedCredential},
-		{name: "quoted token", req: mwRequest{headers: []string{`Bearer "` + tk.good + `"`}}, status: 400, wwwAuth: wantMalformed, code: jwtauth.CodeInvalidRequest, desc: jwtauth.DescMalformedCredential},
-		{name: "non-ASCII token", req: mwRequest{headers: []string{"Bearer tökén"}}, status: 400, wwwAuth: wantMalformed, code: jwtauth.CodeInvalidRequest, desc: jwtauth.DescMalformedCredential},
-		{name: "tab separator", req: mwRequest{headers: []string{"Bearer\t" + tk.good}}, status: 400, wwwAuth: wantMalformed, code: jwtauth.CodeInvalidRequest, desc: jwtauth.DescMalformedCredential},
-		{name: "malformed cookie", opts: []jwtauth.Option{jwtauth.WithCookie("at")}, req: mwRequest{cookie: "at=a=b"}, status: 400, wwwAuth: wantMalformed, code: jwtauth.CodeInvalidRequest, desc: jwtauth.DescMalformedCredential},
-		{name: "empty query token", opts: []jwtauth.Option{jwtauth.WithInsecureQueryToken()}, req: mwRequest{query: "access_token="}, status: 400, wwwAuth: wantMalformed, code: jwtauth.CodeInvalidRequest, desc: jwtauth.DescMalformedCredential},
+		{name: "scheme only", req: mwRequest{headers: []string{"Bearer"}}, status: 400, wwwAuth: wantMalformed, code: jwtauth.CodeInvalidRequest, desc: descMalformedCredential},
+		{name: "scheme and space", req: mwRequest{headers: []string{"Bearer "}}, status: 400, wwwAuth: wantMalformed, code: jwtauth.CodeInvalidRequest, desc: descMalformedCredential},
+		{name: "space inside token", req: mwRequest{headers: []string{"Bearer abc def"}}, status: 400, wwwAuth: wantMalformed, code: jwtauth.CodeInvalidRequest, desc: descMalformedCredential},
+		{name: "two credentials in one field", req: mwRequest{headers: []string{"Bearer " + tk.good + ", Bearer " + tk.bob}}, status: 400, wwwAuth: wantMalformed, code: jwtauth.CodeInvalidRequest, desc: descMalformedCredential},
+		{name: "quoted token", req: mwRequest{headers: []string{`Bearer "` + tk.good + `"`}}, status: 400, wwwAuth: wantMalformed, code: jwtauth.CodeInvalidRequest, desc: descMalformedCredential},
+		{name: "non-ASCII token", req: mwRequest{headers: []string{"Bearer tökén"}}, status: 400, wwwAuth: wantMalformed, code: jwtauth.CodeInvalidRequest, desc: descMalformedCredential},
+		{name: "tab separator", req: mwRequest{headers: []string{"Bearer\t" + tk.good}}, status: 400, wwwAuth: wantMalformed, code: jwtauth.CodeInvalidRequest, desc: descMalformedCredential},
+		{name: "malformed cookie", opts: []jwtauth.Option{jwtauth.WithCookie("at")}, req: mwRequest{cookie: "at=a=b"}, status: 400, wwwAuth: wantMalformed, code: jwtauth.CodeInvalidRequest, desc: descMalformedCredential},
+		{name: "empty query token", opts: []jwtauth.Option{jwtauth.WithInsecureQueryToken()}, req: mwRequest{query: "access_token="}, status: 400, wwwAuth: wantMalformed, code: jwtauth.CodeInvalidRequest, desc: descMalformedCredential},
 
 		// Sent twice: 400 invalid_request.
-		{name: "two header fields", req: mwRequest{headers: []string{"Bearer " + tk.good, "Bearer " + tk.good}}, status: 400, wwwAuth: wantMultiple, code: jwtauth.CodeInvalidRequest, desc: jwtauth.DescMultipleCredentials},
-		{name: "header and query, query not enabled", req: mwRequest{headers: bearerHeader(tk.good), query: "access_token=" + tk.good}, status: 400, wwwAuth: wantMultiple, code: jwtauth.CodeInvalidRequest, desc: jwtauth.DescMultipleCredentials},
-		{name: "header and query", opts: []jwtauth.Option{jwtauth.WithInsecureQueryToken()}, req: mwRequest{headers: bearerHeader(tk.good), query: "access_token=" + tk.good}, status: 400, wwwAuth: wantMultiple, code: jwtauth.CodeInvalidRequest, desc: jwtauth.DescMultipleCredentials},
-		{name: "two query tokens", opts: []jwtauth.Option{jwtauth.WithInsecureQueryToken()}, req: mwRequest{query: "access_token=" + tk.good + "&access_token=" + tk.bob}, status: 400, wwwAuth: wantMultiple, code: jwtauth.CodeInvalidRequest, desc: jwtauth.DescMultipleCredentials},
-		{name: "header and cookie", opts: []jwtauth.Option{jwtauth.WithCookie("at")}, req: mwRequest{headers: bearerHeader(tk.good), cookie: "at=" + tk.good}, status: 400, wwwAuth: wantMultiple, code: jwtauth.CodeInvalidRequest, desc: jwtauth.DescMultipleCredentials},
-		{name: "two cookies", opts: []jwtauth.Option{jwtauth.WithCookie("at")}, req: mwRequest{cookie: "at=" + tk.good + "; at=" + tk.bob}, status: 400, wwwAuth: wantMultiple, code: jwtauth.CodeInvalidRequest, desc: jwtauth.DescMultipleCredentials},
-		{name: "header and parsed form body", req: mwRequest{headers: bearerHeader(tk.good), form: url.Values{"access_token": {tk.good}}}, status: 400, wwwAuth: wantMultiple, code: jwtauth.CodeInvalidRequest, desc: jwtauth.DescMultipleCredentials},
+		{name: "two header fields", req: mwRequest{headers: []string{"Bearer " + tk.good, "Bearer " + tk.good}}, status: 400, wwwAuth: wantMultiple, code: jwtauth.CodeInvalidRequest, desc: descMultipleCredentials},
+		{name: "header and query, query not enabled", req: mwRequest{headers: bearerHeader(tk.good), query: "access_token=" + tk.good}, status: 400, wwwAuth: wantMultiple, code: jwtauth.CodeInvalidRequest, desc: descMultipleCredentials},
+		{name: "header and query", opts: []jwtauth.Option{jwtauth.WithInsecureQueryToken()}, req: mwRequest{headers: bearerHeader(tk.good), query: "access_token=" + tk.good}, status: 400, wwwAuth: wantMultiple, code: jwtauth.CodeInvalidRequest, desc: descMultipleCredentials},
+		{name: "two query tokens", opts: []jwtauth.Option{jwtauth.WithInsecureQueryToken()}, req: mwRequest{query: "access_token=" + tk.good + "&access_token=" + tk.bob}, status: 400, wwwAuth: wantMultiple, code: jwtauth.CodeInvalidRequest, desc: descMultipleCredentials},
+		{name: "header and cookie", opts: []jwtauth.Option{jwtauth.WithCookie("at")}, req: mwRequest{headers: bearerHeader(tk.good), cookie: "at=" + tk.good}, status: 400, wwwAuth: wantMultiple, code: jwtauth.CodeInvalidRequest, desc: descMultipleCredentials},
+		{name: "two cookies", opts: []jwtauth.Option{jwtauth.WithCookie("at")}, req: mwRequest{cookie: "at=" + tk.good + "; at=" + tk.bob}, status: 400, wwwAuth: wantMultiple, code: jwtauth.CodeInvalidRequest, desc: descMultipleCredentials},
+		{name: "header and parsed form body", req: mwRequest{headers: bearerHeader(tk.good), form: url.Values{"access_token": {tk.good}}}, status: 400, wwwAuth: wantMultiple, code: jwtauth.CodeInvalidRequest, desc: descMultipleCredentials},
 
 		// Bad tokens: 401 invalid_token.
-		{name: "expired", req: mwRequest{headers: bearerHeader(tk.expired)}, status: 401, wwwAuth: wantExpired, code: jwtauth.CodeInvalidToken, desc: jwtauth.DescExpiredToken},
-		{name: "not yet valid", req: mwRequest{headers: bearerHeader(tk.notYet)}, status: 401, wwwAuth: wantInvalid, code: jwtauth.CodeInvalidToken, desc: jwtauth.DescInvalidToken},
-		{name: "signed by another key", req: mwRequest{headers: bearerHeader(tk.otherKey)}, status: 401, wwwAuth: wantInvalid, code: jwtauth.CodeInvalidToken, desc: jwtauth.DescInvalidToken},
-		{name: "wrong audience", req: mwRequest{headers: bearerHeader(tk.wrongAud)}, status: 401, wwwAuth: wantInvalid, code: jwtauth.CodeInvalidToken, desc: jwtauth.DescInvalidToken},
-		{name: "edited payload", req: mwRequest{headers: bearerHeader(tk.tampered)}, status: 401, wwwAuth: wantInvalid, code: jwtauth.CodeInvalidToken, desc: jwtauth.DescInvalidToken},
-		{name: "alg none", req: mwRequest{headers: bearerHeader(tk.algNone)}, status: 401, wwwAuth: wantInvalid, code: jwtauth.CodeInvalidToken, desc: jwtauth.DescInvalidToken},
-		{name: "stripped signature", req: mwRequest{headers: bearerHeader(tk.stripped)}, status: 401, wwwAuth: wantInvalid, code: jwtauth.CodeInvalidToken, desc: jwtauth.DescInvalidToken},
-		{name: "not a JWT", req: mwRequest{headers: bearerHeader("abc")}, status: 401, wwwAuth: wantInvalid, code: jwtauth.CodeInvalidToken, desc: jwtauth.DescInvalidToken},
-		{name: "bad cookie token", opts: []jwtauth.Option{jwtauth.WithCookie("at")}, req: mwRequest{cookie: "at=" + tk.expired}, status: 401, wwwAuth: wantExpired, code: jwtauth.CodeInvalidToken, desc: jwtauth.DescExpiredToken},
-		{name: "bad query token", opts: []jwtauth.Option{jwtauth.WithInsecureQueryToken()}, req: mwRequest{query: "access_token=" + tk.tampered}, status: 401, wwwAuth: wantInvalid, code: jwtauth.CodeInvalidToken, desc: jwtauth.DescInvalidToken},
+		{name: "expired", req: mwRequest{headers: bearerHeader(tk.expired)}, status: 401, wwwAuth: wantExpired, code: jwtauth.CodeInvalidToken, desc: descExpiredToken},
+		{name: "not yet valid", req: mwRequest{headers: bearerHeader(tk.notYet)}, status: 401, wwwAuth: wantInvalid, code: jwtauth.CodeInvalidToken, desc: descInvalidToken},
+		{name: "signed by another key", req: mwRequest{headers: bearerHeader(tk.otherKey)}, status: 401, wwwAuth: wantInvalid, code: jwtauth.CodeInvalidToken, desc: descInvalidToken},
+		{name: "wrong audience", req: mwRequest{headers: bearerHeader(tk.wrongAud)}, status: 401, wwwAuth: wantInvalid, code: jwtauth.CodeInvalidToken, desc: descInvalidToken},
+		{name: "edited payload", req: mwRequest{headers: bearerHeader(tk.tampered)}, status: 401, wwwAuth: wantInvalid, code: jwtauth.CodeInvalidToken, desc: descInvalidToken},
+		{name: "alg none", req: mwRequest{headers: bearerHeader(tk.algNone)}, status: 401, wwwAuth: wantInvalid, code: jwtauth.CodeInvalidToken, desc: descInvalidToken},
+		{name: "stripped signature", req: mwRequest{headers: bearerHeader(tk.stripped)}, status: 401, wwwAuth: wantInvalid, code: jwtauth.CodeInvalidToken, desc: descInvalidToken},
+		{name: "not a JWT", req: mwRequest{headers: bearerHeader("abc")}, status: 401, wwwAuth: wantInvalid, code: jwtauth.CodeInvalidToken, desc: descInvalidToken},
+		{name: "bad cookie token", opts: []jwtauth.Option{jwtauth.WithCookie("at")}, req: mwRequest{cookie: "at=" + tk.expired}, status: 401, wwwAuth: wantExpired, code: jwtauth.CodeInvalidToken, desc: descExpiredToken},
+		{name: "bad query token", opts: []jwtauth.Option{jwtauth.WithInsecureQueryToken()}, req: mwRequest{query: "access_token=" + tk.tampered}, status: 401, wwwAuth: wantInvalid, code: jwtauth.CodeInvalidToken, desc: descInvalidToken},
 
 		// Realm.
-		{name: "custom realm", opts: []jwtauth.Option{jwtauth.WithRealm("photos")}, req: mwRequest{}, status: 401, wwwAuth: `Bearer realm="photos"`, desc: jwtauth.DescAuthRequired},
-		{name: "no realm, no credentials", opts: []jwtauth.Option{jwtauth.WithRealm("")}, req: mwRequest{}, status: 401, wwwAuth: `Bearer`, desc: jwtauth.DescAuthRequired},
-		{name: "no realm, bad token", opts: []jwtauth.Option{jwtauth.WithRealm("")}, req: mwRequest{headers: bearerHeader(tk.expired)}, status: 401, wwwAuth: `Bearer error="invalid_token", error_description="` + jwtauth.DescExpiredToken + `"`, code: jwtauth.CodeInvalidToken, desc: jwtauth.DescExpiredToken},
-		{name: "realm with a quote", opts: []jwtauth.Option{jwtauth.WithRealm(`a"b`)}, req: mwRequest{}, status: 401, wwwAuth: `Bearer realm="ab"`, desc: jwtauth.DescAuthRequired},
+		{name: "custom realm", opts: []jwtauth.Option{jwtauth.WithRealm("photos")}, req: mwRequest{}, status: 401, wwwAuth: `Bearer realm="photos"`, desc: descAuthRequired},
+		{name: "no realm, no credentials", opts: []jwtauth.Option{jwtauth.WithRealm("")}, req: mwRequest{}, status: 401, wwwAuth: `Bearer`, desc: descAuthRequired},
+		{name: "no realm, bad token", opts: []jwtauth.Option{jwtauth.WithRealm("")}, req: mwRequest{headers: bearerHeader(tk.expired)}, status: 401, wwwAuth: `Bearer error="invalid_token", error_description="` + descExpiredToken + `"`, code: jwtauth.CodeInvalidToken, desc: descExpiredToken},
+		{name: "realm with a quote", opts: []jwtauth.Option{jwtauth.WithRealm(`a"b`)}, req: mwRequest{}, status: 401, wwwAuth: `Bearer realm="ab"`, desc: descAuthRequired},
 	}
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {
@@ -345,14 +358,14 @@ func TestMiddlewareVerifierErrors(t *testing.T) {
 		wwwAuth string
 		desc    string
 	}{
-		{"expired", nil, fmt.Errorf("x: %w", jwtauth.ErrTokenExpired), wantExpired, jwtauth.DescExpiredToken},
-		{"revoked", nil, fmt.Errorf("x: %w", jwtauth.ErrTokenRevoked), wantRevoked, jwtauth.DescRevokedToken},
-		{"not yet valid", nil, jwtauth.ErrTokenNotYetValid, wantInvalid, jwtauth.DescInvalidToken},
-		{"malformed", nil, jwtauth.ErrTokenMalformed, wantInvalid, jwtauth.DescInvalidToken},
-		{"invalid", nil, jwtauth.ErrTokenInvalid, wantInvalid, jwtauth.DescInvalidToken},
-		{"unknown error with quotes", nil, errors.New(`secret "detail"`), wantInvalid, jwtauth.DescInvalidToken},
-		{"nil claims", nil, nil, wantInvalid, jwtauth.DescInvalidToken},
-		{"empty subject", &jwtauth.Claims{}, nil, wantInvalid, jwtauth.DescInvalidToken},
+		{"expired", nil, fmt.Errorf("x: %w", jwtauth.ErrTokenExpired), wantExpired, descExpiredToken},
+		{"revoked", nil, fmt.Errorf("x: %w", jwtauth.ErrTokenRevoked), wantRevoked, descRevokedToken},
+		{"not yet valid", nil, jwtauth.ErrTokenNotYetValid, wantInvalid, descInvalidToken},
+		{"malformed", nil, jwtauth.ErrTokenMalformed, wantInvalid, descInvalidToken},
+		{"invalid", nil, jwtauth.ErrTokenInvalid, wantInvalid, descInvalidToken},
+		{"unknown error with quotes", nil, errors.New(`secret "detail"`), wantInvalid, descInvalidToken},
+		{"nil claims", nil, nil, wantInvalid, descInvalidToken},
+		{"empty subject", &jwtauth.Claims{}, nil, wantInvalid, descInvalidToken},
 	}
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {
@@ -368,11 +381,128 @@ func TestMiddlewareVerifierErrors(t *testing.T) {
 	}
 }
 
+func TestMiddlewareVerifierUnavailable(t *testing.T) {
+	t.Parallel()
+	v := verifierFunc(func(context.Context, string) (*jwtauth.Claims, error) {
+		return nil, fmt.Errorf("%w: fetch JWKS https://issuer.test/jwks: status 502", jwtauth.ErrUnavailable)
+	})
+	rec := httptest.NewRecorder()
+	jwtauth.Middleware(v)(echoPrincipal).ServeHTTP(rec, mwRequest{headers: bearerHeader("abc")}.build())
+	if rec.Code != http.StatusServiceUnavailable {
+		t.Errorf("GET /api/me: status = %d, want 503", rec.Code)
+	}
+	if got := rec.Header().Values("WWW-Authenticate"); got != nil {
+		t.Errorf("GET /api/me: WWW-Authenticate = %q, want none", got)
+	}
+	if got, want := rec.Body.String(), `{"error":"temporarily_unavailable","error_description":"`+descUnavailable+`"}`+"\n"; got != want {
+		t.Errorf("GET /api/me: body = %q, want %q", got, want)
+	}
+}
+
+// logBuffer collects log output; it is safe for concurrent use.
+type logBuffer struct {
+	mu sync.Mutex
+	b  strings.Builder
+}
+
+func (l *logBuffer) Write(p []byte) (int, error) {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	return l.b.Write(p)
+}
+
+func (l *logBuffer) String() string {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	return l.b.String()
+}
+
+// TestMiddlewareLogsRefusals: the operator learns why a request was
+// refused, the client only the fixed description; the token and the query
+// string are never logged.
+func TestMiddlewareLogsRefusals(t *testing.T) {
+	t.Parallel()
+	j := newTestJWT(t, 0)
+	other := newTestJWT(t, 0)
+	good := mwIssue(t, j, jwtauth.Claims{ClientID: mwClient, Subject: "alice"})
+	disabled := mwIssue(t, j, jwtauth.Claims{ClientID: mwClient, Subject: "bob"})
+	gone := mwIssue(t, j, jwtauth.Claims{ClientID: mwClient, Subject: "carol"})
+	wrongAud := mwIssue(t, j, jwtauth.Claims{ClientID: mwClient, Subject: "alice", Audience: []string{"https://elsewhere.test"}})
+	forged := mwIssue(t, other, jwtauth.Claims{ClientID: mwClient, Subject: "alice"})
+	parts := strings.Split(good, ".")
+	badSig := parts[0] + "." + parts[1] + "." + strings.Repeat("A", len(parts[2]))
+	store := usersStore(&userstore.User{ID: "alice"}, &userstore.User{ID: "bob", Disabled: true})
+	down := &fakeStore{byID: func(context.Context, string) (*userstore.User, error) {
+		return nil, errors.New("connection refused")
+	}}
+	tests := []struct {
+		name   string
+		store  userstore.Store
+		req    mwRequest
+		token  string // must not appear in the log
+		level  string
+		status int
+		reason string
+	}{
+		{"no credentials", nil, mwRequest{}, "", "DEBUG", 401, "no Bearer credentials"},
+		{"malformed", nil, mwRequest{headers: []string{`Bearer "quoted"`}}, "", "INFO", 400, "malformed Bearer credentials"},
+		{"twice", nil, mwRequest{headers: []string{"Bearer " + good, "Bearer " + good}}, good, "INFO", 400, "access token sent more than once"},
+		{"wrong audience", nil, mwRequest{headers: bearerHeader(wrongAud)}, wrongAud, "INFO", 401, "wrong audience"},
+		{"unknown key", nil, mwRequest{headers: bearerHeader(forged)}, forged, "INFO", 401, "unknown key ID"},
+		{"bad signature", nil, mwRequest{headers: bearerHeader(badSig)}, badSig, "INFO", 401, "bad signature"},
+		{"user disabled", store, mwRequest{headers: bearerHeader(disabled)}, disabled, "INFO", 401, "user disabled"},
+		{"user gone", store, mwRequest{headers: bearerHeader(gone)}, gone, "INFO", 401, "not found"},
+		{"store down", down, mwRequest{headers: bearerHeader(good)}, good, "WARN", 503, "connection refused"},
+		{"token in the query", nil, mwRequest{query: "access_token=" + good}, good, "DEBUG", 401, "no Bearer credentials"},
+	}
+	for _, tc := range tests {
+		t.Run(tc.name, func(t *testing.T) {
+			t.Parallel()
+			var logs logBuffer
+			logger := slog.New(slog.NewTextHandler(&logs, &slog.HandlerOptions{Level: slog.LevelDebug}))
+			opts := []jwtauth.Option{jwtauth.WithLogger(logger)}
+			if tc.store != nil {
+				opts = append(opts, jwtauth.WithUsers(tc.store), jwtauth.WithUserCache(0, 0))
+			}
+			rec := httptest.NewRecorder()
+			jwtauth.Middleware(j, opts...)(echoPrincipal).ServeHTTP(rec, tc.req.build())
+			if rec.Code != tc.status {
+				t.Errorf("GET /api/me: status = %d, want %d", rec.Code, tc.status)
+			}
+			got := logs.String()
+			for _, want := range []string{"level=" + tc.level, "jwtauth: request refused", "method=GET", "path=/api/me", "status=" + strconv.Itoa(tc.status), tc.reason} {
+				if !strings.Contains(got, want) {
+					t.Errorf("log %q does not contain %q", got, want)
+				}
+			}
+			if tc.token != "" && strings.Contains(got, tc.token) {
+				t.Errorf("log %q contains the token", got)
+			}
+			if strings.Contains(got, "access_token") {
+				t.Errorf("log %q contains the query string", got)
+			}
+			if strings.Contains(rec.Body.String(), tc.reason) {
+				t.Errorf("body %q tells the client the reason", rec.Body)
+			}
+		})
+	}
+	t.Run("success is not logged", func(t *testing.T) {
+		t.Parallel()
+		var logs logBuffer
+		logger := slog.New(slog.NewTextHandler(&logs, &slog.HandlerOptions{Level: slog.LevelDebug}))
+		rec := httptest.NewRecorder()
+		jwtauth.Middleware(j, jwtauth.WithLogger(logger))(echoPrincipal).ServeHTTP(rec, mwRequest{headers: bearerHeader(good)}.build())
+		if rec.Code != http.StatusOK || logs.String() != "" {
+			t.Errorf("GET /api/me: status = %d, log %q; want 200 and nothing logged", rec.Code, logs.String())
+		}
+	})
+}
+
 func TestMiddlewareNilVerifier(t *testing.T) {
 	t.Parallel()
 	rec := httptest.NewRecorder()
 	jwtauth.Middleware(nil)(echoPrincipal).ServeHTTP(rec, mwRequest{headers: bearerHeader("abc")}.build())
-	checkChallenge(t, rec, http.StatusUnauthorized, wantInvalid, jwtauth.CodeInvalidToken, jwtauth.DescInvalidToken)
+	checkChallenge(t, rec, http.StatusUnauthorized, wantInvalid, jwtauth.CodeInvalidToken, descInvalidToken)
 }
 
 func TestOptionalMiddleware(t *testing.T) {
@@ -392,10 +522,10 @@ func TestOptionalMiddleware(t *testing.T) {
 		{name: "basic is anonymous", req: mwRequest{headers: []string{"Basic dXNlcjpwYXNz"}}, status: 200, body: "anonymous"},
 		{name: "query token not enabled is anonymous", req: mwRequest{query: "access_token=" + tk.good}, status: 200, body: "anonymous"},
 		{name: "valid token", req: mwRequest{headers: bearerHeader(tk.good)}, status: 200, body: "sub=alice roles=admin scopes=read,write user=-"},
-		{name: "malformed", req: mwRequest{headers: []string{"Bearer "}}, status: 400, wwwAuth: wantMalformed, code: jwtauth.CodeInvalidRequest, desc: jwtauth.DescMalformedCredential},
-		{name: "twice", req: mwRequest{headers: []string{"Bearer a", "Bearer b"}}, status: 400, wwwAuth: wantMultiple, code: jwtauth.CodeInvalidRequest, desc: jwtauth.DescMultipleCredentials},
-		{name: "expired", req: mwRequest{headers: bearerHeader(tk.expired)}, status: 401, wwwAuth: wantExpired, code: jwtauth.CodeInvalidToken, desc: jwtauth.DescExpiredToken},
-		{name: "forged", req: mwRequest{headers: bearerHeader(tk.tampered)}, status: 401, wwwAuth: wantInvalid, code: jwtauth.CodeInvalidToken, desc: jwtauth.DescInvalidToken},
+		{name: "malformed", req: mwRequest{headers: []string{"Bearer "}}, status: 400, wwwAuth: wantMalformed, code: jwtauth.CodeInvalidRequest, desc: descMalformedCredential},
+		{name: "twice", req: mwRequest{headers: []string{"Bearer a", "Bearer b"}}, status: 400, wwwAuth: wantMultiple, code: jwtauth.CodeInvalidRequest, desc: descMultipleCredentials},
+		{name: "expired", req: mwRequest{headers: bearerHeader(tk.expired)}, status: 401, wwwAuth: wantExpired, code: jwtauth.CodeInvalidToken, desc: descExpiredToken},
+		{name: "forged", req: mwRequest{headers: bearerHeader(tk.tampered)}, status: 401, wwwAuth: wantInvalid, code: jwtauth.CodeInvalidToken, desc: descInvalidToken},
 	}
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {
@@ -420,7 +550,7 @@ func TestMiddlewareErrorHandler(t *testing.T) {
 	}
 	rec := httptest.NewRecorder()
 	jwtauth.Middleware(nil, jwtauth.WithErrorHandler(onError))(echoPrincipal).ServeHTTP(rec, mwRequest{headers: []string{"Bearer "}}.build())
-	want := jwtauth.Challenge{Status: http.StatusBadRequest, Code: jwtauth.CodeInvalidRequest, Description: jwtauth.DescMalformedCredential}
+	want := jwtauth.Challenge{Status: http.StatusBadRequest, Code: jwtauth.CodeInvalidRequest, Description: descMalformedCredential}
 	if got != want {
 		t.Errorf("error handler got %+v, want %+v", got, want)
 	}
@@ -433,7 +563,7 @@ func TestMiddlewareErrorHandler(t *testing.T) {
 
 	rec = httptest.NewRecorder()
 	jwtauth.Middleware(nil, jwtauth.WithErrorHandler(nil), nil)(echoPrincipal).ServeHTTP(rec, mwRequest{}.build())
-	checkChallenge(t, rec, http.StatusUnauthorized, wantNoCreds, "", jwtauth.DescAuthRequired)
+	checkChallenge(t, rec, http.StatusUnauthorized, wantNoCreds, "", descAuthRequired)
 }
 
 // TestMiddlewareUsers covers user loading with a real token and a fake store.
@@ -462,10 +592,10 @@ func TestMiddlewareUsers(t *testing.T) {
 		{name: "no roles left", store: alice(func(u *userstore.User) { u.Roles = nil }), status: 200, body: "sub=alice roles= scopes=read user=Alice"},
 		{name: "tokens valid after, same second", store: alice(func(u *userstore.User) { u.TokensValidAfter = now.Add(999 * time.Millisecond) }), status: 200, body: "sub=alice roles=user scopes=read user=Alice"},
 		{name: "tokens valid after, earlier", store: alice(func(u *userstore.User) { u.TokensValidAfter = now.Add(-time.Hour) }), status: 200, body: "sub=alice roles=user scopes=read user=Alice"},
-		{name: "tokens valid after, next second", store: alice(func(u *userstore.User) { u.TokensValidAfter = now.Add(time.Second) }), status: 401, wwwAuth: wantRevoked, code: jwtauth.CodeInvalidToken, desc: jwtauth.DescRevokedToken},
-		{name: "disabled", store: alice(func(u *userstore.User) { u.Disabled = true }), status: 401, wwwAuth: wantRevoked, code: jwtauth.CodeInvalidToken, desc: jwtauth.DescRevokedToken},
-		{name: "gone", store: usersStore(), status: 401, wwwAuth: wantRevoked, code: jwtauth.CodeInvalidToken, desc: jwtauth.DescRevokedToken},
-		{name: "nil user", store: &fakeStore{byID: func(context.Context, string) (*userstore.User, error) { return nil, nil }}, status: 401, wwwAuth: wantRevoked, code: jwtauth.CodeInvalidToken, desc: jwtauth.DescRevokedToken},
+		{name: "tokens valid after, next second", store: alice(func(u *userstore.User) { u.TokensValidAfter = now.Add(time.Second) }), status: 401, wwwAuth: wantRevoked, code: jwtauth.CodeInvalidToken, desc: descRevokedToken},
+		{name: "disabled", store: alice(func(u *userstore.User) { u.Disabled = true }), status: 401, wwwAuth: wantRevoked, code: jwtauth.CodeInvalidToken, desc: descRevokedToken},
+		{name: "gone", store: usersStore(), status: 401, wwwAuth: wantRevoked, code: jwtauth.CodeInvalidToken, desc: descRevokedToken},
+		{name: "nil user", store: &fakeStore{byID: func(context.Context, string) (*userstore.User, error) { return nil, nil }}, status: 401, wwwAuth: wantRevoked, code: jwtauth.CodeInvalidToken, desc: descRevokedToken},
 	}
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {
@@ -504,7 +634,7 @@ func TestMiddlewareUserStoreDown(t *testing.T) {
 		if got, want := rec.Header().Get("Cache-Control"), "no-store"; got != want {
 			t.Errorf("Cache-Control = %q, want %q", got, want)
 		}
-		want := `{"error":"temporarily_unavailable","error_description":"` + jwtauth.DescUnavailable + `"}` + "\n"
+		want := `{"error":"temporarily_unavailable","error_description":"` + descUnavailable + `"}` + "\n"
 		if got := rec.Body.String(); got != want {
 			t.Errorf("body = %q, want %q", got, want)
 		}
@@ -622,11 +752,11 @@ func TestMiddlewareMemoryStore(t *testing.T) {
 	if err := store.RevokeTokens(ctx, u.ID); err != nil {
 		t.Fatalf("RevokeTokens: %v", err)
 	}
-	checkChallenge(t, get(), http.StatusUnauthorized, wantRevoked, jwtauth.CodeInvalidToken, jwtauth.DescRevokedToken)
+	checkChallenge(t, get(), http.StatusUnauthorized, wantRevoked, jwtauth.CodeInvalidToken, descRevokedToken)
 	if err := store.DeleteUser(ctx, u.ID); err != nil {
 		t.Fatalf("DeleteUser: %v", err)
 	}
-	checkChallenge(t, get(), http.StatusUnauthorized, wantRevoked, jwtauth.CodeInvalidToken, jwtauth.DescRevokedToken)
+	checkChallenge(t, get(), http.StatusUnauthorized, wantRevoked, jwtauth.CodeInvalidToken, descRevokedToken)
 }
 
 // TestMiddlewareServer runs the middleware behind a real HTTP server and

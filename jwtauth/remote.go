@@ -6,11 +6,13 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"log/slog"
 	"mime"
 	"net"
 	"net/http"
 	"net/url"
 	"slices"
+	"strings"
 	"sync"
 	"sync/atomic"
 	"time"
@@ -20,12 +22,11 @@ import (
 
 // Defaults and limits of [RemoteConfig].
 const (
-	// defaultRefreshInterval is how often the JWKS is refetched in the
-	// background when RemoteConfig.RefreshInterval is zero.
+	// defaultRefreshInterval is the age at which a fetched JWKS is
+	// refreshed when RemoteConfig.RefreshInterval is zero.
 	defaultRefreshInterval = 15 * time.Minute
 	// defaultMinRefetchInterval is the least time between two fetches
-	// caused by unknown key IDs when RemoteConfig.MinRefetchInterval is
-	// zero.
+	// that Verify starts when RemoteConfig.MinRefetchInterval is zero.
 	defaultMinRefetchInterval = 30 * time.Second
 	// maxJWKSBytes caps the size of a fetched JWKS document.
 	maxJWKSBytes = 1 << 20
@@ -60,31 +61,41 @@ type RemoteConfig struct {
 	// timeout. The client is copied; the copy refuses redirects and gets
 	// a 10-second timeout when it has none.
 	HTTPClient *http.Client
-	// RefreshInterval is how often the JWKS is refetched in the
-	// background. Zero means 15 minutes; negative disables
-	// background refresh (keys then change only through unknown key IDs
-	// and [RemoteVerifier.Refresh]); under a second is refused.
+	// RefreshInterval is the age at which the fetched JWKS is refreshed:
+	// the first Verify after it starts a fetch, and every caller goes on
+	// verifying with the current keys until the fetch has ended. Zero
+	// means 15 minutes; negative means never (keys then change only
+	// through unknown key IDs and [RemoteVerifier.Refresh]); under a
+	// second is refused.
 	RefreshInterval time.Duration
-	// MinRefetchInterval is the least time between two fetches, so that
-	// tokens with unknown key IDs cannot make the verifier hammer the
-	// issuer. Zero means 30 seconds; negative or under a second is
-	// refused.
+	// MinRefetchInterval is the least time between two fetches that
+	// Verify starts, for a set past RefreshInterval or a token naming an
+	// unknown key ID, so that such tokens, or an issuer that is down,
+	// cannot make the verifier hammer the issuer. Zero means 30 seconds;
+	// negative or under a second is refused.
 	MinRefetchInterval time.Duration
-	// OnFetchError, when not nil, is called with the error of every failed
-	// fetch that no caller receives: background refreshes and refetches
-	// for unknown key IDs ([RemoteVerifier.Refresh] and
-	// [NewRemoteVerifier] return theirs). Send it to an alert: besides an
-	// issuer that is down, it reports a JWKS that publishes private key
-	// material. It is called from the goroutine that fetched and must not
-	// block for long. Nil means such errors are only visible in the keys
-	// that stay in use.
-	OnFetchError func(error)
+	// Lazy makes [NewRemoteVerifier] return without fetching, so that a
+	// resource server can start before its issuer: the first Verify
+	// fetches the set. Until a fetch has succeeded, tokens are refused
+	// with an error wrapping [ErrUnavailable] (which [Middleware] answers
+	// 503), and a failed fetch is retried at most once per
+	// MinRefetchInterval. False means the constructor fetches the set and
+	// fails when it cannot.
+	Lazy bool
+	// Logger receives what no caller is told: the failures of the fetches
+	// that Verify starts, at level Warn, and at level Error when the
+	// issuer publishes private key material (it has leaked its key: alert
+	// on it). Each change of the key set is logged at level Info. The
+	// errors of [NewRemoteVerifier] and [RemoteVerifier.Refresh] are
+	// returned, not logged. Nil means no logging.
+	Logger *slog.Logger
 }
 
 // RemoteVerifier verifies access tokens with the keys an issuer publishes at
 // a JWKS URL, for resource servers that do not hold the keys themselves. It
 // implements [Verifier] with the same strict checks as [JWT], and is safe for
-// concurrent use.
+// concurrent use. It runs no background goroutine: Verify itself keeps the
+// set fresh.
 //
 // A fetched document must be a JWK Set served as application/jwk-set+json
 // or application/json. A set in which any key carries private key members
@@ -95,20 +106,24 @@ type RemoteConfig struct {
 // "alg" and are meant for verification are used ("use", when present, must
 // be "sig"; "key_ops", when present, must include "verify").
 //
-// The set is refetched in the background, and at most once per
-// MinRefetchInterval when a token names an unknown key ID (the issuer
-// rotated). When a fetch fails or returns no usable key, the last good set
-// stays in use.
+// The set is refetched when it is older than RefreshInterval and when a
+// token names an unknown key ID (the issuer rotated), at most once per
+// MinRefetchInterval. When a fetch fails or returns no usable key, the last
+// good set stays in use.
 type RemoteVerifier struct {
 	v          verifier
 	url        string
 	client     *http.Client
 	minRefetch time.Duration
+	refresh    time.Duration // <= 0: a set never grows stale
 	now        func() time.Time
-	onError    func(error)
+	log        *slog.Logger // nil: no logging
 	cur        atomic.Pointer[keySnapshot]
-	// last is the latest fetch, running or done. Unknown key IDs read it
-	// without a lock to decide whether to wait for it or start another.
+	// fresh is the time, in r.now's Unix nanoseconds, of the last
+	// successful fetch; zero before the first.
+	fresh atomic.Int64
+	// last is the latest fetch, running or done. Verify reads it without
+	// a lock to decide whether to wait for it or start another.
 	last atomic.Pointer[fetchCall]
 
 	fetchMu  sync.Mutex // serialises fetches and guards lastBody
@@ -135,14 +150,12 @@ func (c *fetchCall) running() bool {
 
 var _ Verifier = (*RemoteVerifier)(nil)
 
-// NewRemoteVerifier fetches the JWKS at cfg.JWKSURL and returns a verifier
-// using it. It returns an error if cfg is incomplete or unsafe or if the
-// first fetch fails or yields no usable key.
-//
-// Unless cfg.RefreshInterval is negative, it starts one goroutine that
-// refetches the set every RefreshInterval; the goroutine ends when ctx is
-// done, so ctx must live as long as the verifier is used (for example the
-// server's lifetime context). The first fetch also uses ctx.
+// NewRemoteVerifier returns a verifier of the tokens signed with the keys
+// published at cfg.JWKSURL. It returns an error if cfg is incomplete or
+// unsafe. Unless cfg.Lazy is set, it fetches the set first, bounded by ctx,
+// and returns an error if that fails or yields no usable key. ctx bounds
+// that first fetch only, and the verifier starts no goroutine of its own:
+// later fetches are started by [RemoteVerifier.Verify].
 func NewRemoteVerifier(ctx context.Context, cfg RemoteConfig) (*RemoteVerifier, error) {
 	leeway, maxBytes, err := checkVerifierConfig(cfg.Issuer, cfg.Audience, cfg.Leeway, cfg.MaxTokenBytes)
 	if err != nil {
@@ -185,8 +198,9 @@ func NewRemoteVerifier(ctx context.Context, cfg RemoteConfig) (*RemoteVerifier, 
 		url:        u.String(),
 		client:     client,
 		minRefetch: cfg.MinRefetchInterval,
+		refresh:    cfg.RefreshInterval,
 		now:        now,
-		onError:    cfg.OnFetchError,
+		log:        cfg.Logger,
 	}
 	r.cur.Store(&keySnapshot{version: 1, keys: map[string]*Key{}})
 	r.v = verifier{
@@ -200,11 +214,10 @@ func NewRemoteVerifier(ctx context.Context, cfg RemoteConfig) (*RemoteVerifier, 
 		snap:      r.cur.Load,
 		refetch:   r.refetchUnknown,
 	}
-	if err := r.Refresh(ctx); err != nil {
-		return nil, err
-	}
-	if cfg.RefreshInterval > 0 {
-		go r.refreshLoop(ctx, cfg.RefreshInterval)
+	if !cfg.Lazy {
+		if err := r.Refresh(ctx); err != nil {
+			return nil, err
+		}
 	}
 	return r, nil
 }
@@ -217,15 +230,39 @@ func isLoopback(host string) bool {
 	return ip != nil && ip.IsLoopback()
 }
 
-// Verify checks raw as [JWT.Verify] does, with the remote keys. A token
-// naming an unknown key ID may cause a fetch of the JWKS at most once per
-// MinRefetchInterval. That fetch serves every caller: tokens with unknown
-// key IDs that arrive while it runs wait for it instead of starting
-// another, each only until its own ctx ends. The fetch keeps the values of
-// the ctx that started it but not its cancellation, and is bounded by the
-// HTTP client's timeout. The returned *Claims must not be modified.
+// Verify checks raw as [JWT.Verify] does, with the remote keys.
+//
+// It keeps the set fresh itself, starting at most one fetch per
+// MinRefetchInterval. When the set is older than RefreshInterval, Verify
+// starts a fetch and does not wait for it: this and every other caller go
+// on verifying with the current keys until it has ended. A token naming an
+// unknown key ID waits for the running fetch, or starts one if the last
+// started MinRefetchInterval ago or more, each caller only until its own
+// ctx ends. A fetch serves every caller, so it keeps the values of the ctx
+// that started it but not its cancellation, runs on a goroutine that ends
+// with it, and is bounded by the HTTP client's timeout.
+//
+// Before any fetch has succeeded (see [RemoteConfig.Lazy]), a token with a
+// key ID is refused with an error wrapping [ErrUnavailable] and the last
+// fetch's error. The returned *Claims must not be modified.
 func (r *RemoteVerifier) Verify(ctx context.Context, raw string) (*Claims, error) {
-	return r.v.verify(ctx, raw)
+	if r.refresh > 0 && r.now().UnixNano()-r.fresh.Load() >= int64(r.refresh) {
+		r.refreshStale(ctx)
+	}
+	c, err := r.v.verify(ctx, raw)
+	if err != nil && errors.Is(err, errUnknownKID) && len(r.cur.Load().keys) == 0 {
+		return nil, r.noKeysYet()
+	}
+	return c, err
+}
+
+// noKeysYet returns the error for a token that could not be checked
+// because no fetch has succeeded yet.
+func (r *RemoteVerifier) noKeysYet() error {
+	if c := r.last.Load(); c != nil && !c.running() && c.err != nil {
+		return fmt.Errorf("%w: no keys fetched yet: %w", ErrUnavailable, c.err)
+	}
+	return fmt.Errorf("%w: no keys fetched yet from JWKS %s", ErrUnavailable, r.url)
 }
 
 // Refresh fetches the JWKS now, whatever the refetch interval, and waits
@@ -247,25 +284,46 @@ func (r *RemoteVerifier) run(ctx context.Context, c *fetchCall) {
 	close(c.done)
 }
 
-func (r *RemoteVerifier) refreshLoop(ctx context.Context, every time.Duration) {
-	t := time.NewTicker(every)
-	defer t.Stop()
-	for {
-		select {
-		case <-ctx.Done():
-			return
-		case <-t.C:
-			if err := r.Refresh(ctx); err != nil && ctx.Err() == nil {
-				r.report(err) // the last good set stays
-			}
-		}
+// start starts a fetch on its own goroutine, unless one is running or the
+// last started less than minRefetch before now, and returns the latest
+// fetch: the one it started, or the one that was running or won the race.
+// A failure is logged, since no caller receives it.
+func (r *RemoteVerifier) start(ctx context.Context, now time.Time, why string) *fetchCall {
+	c := r.last.Load()
+	if c != nil && (c.running() || now.Sub(c.started) < r.minRefetch) {
+		return c
 	}
+	next := &fetchCall{started: now, done: make(chan struct{})}
+	if !r.last.CompareAndSwap(c, next) {
+		return r.last.Load()
+	}
+	go func() {
+		r.run(context.WithoutCancel(ctx), next)
+		if next.err != nil {
+			r.logFetchError(ctx, next.err, why)
+		}
+	}()
+	return next
 }
 
-func (r *RemoteVerifier) report(err error) {
-	if r.onError != nil {
-		r.onError(err)
+// refreshStale starts a fetch of a set older than the refresh interval,
+// within the refetch allowance, and returns without waiting for it.
+func (r *RemoteVerifier) refreshStale(ctx context.Context) {
+	if ctx == nil {
+		ctx = context.Background()
 	}
+	r.start(ctx, r.now(), "refresh")
+}
+
+func (r *RemoteVerifier) logFetchError(ctx context.Context, err error, why string) {
+	if r.log == nil {
+		return
+	}
+	level, msg := slog.LevelWarn, "jwtauth: JWKS fetch failed; the last good key set stays in use"
+	if errors.Is(err, errLeakedKey) {
+		level, msg = slog.LevelError, "jwtauth: the issuer publishes private key material; the JWKS is refused"
+	}
+	r.log.LogAttrs(ctx, level, msg, slog.String("url", r.url), slog.String("cause", why), slog.String("error", err.Error()))
 }
 
 // refetchUnknown is called for a token with an unknown key ID, with the
@@ -280,8 +338,8 @@ func (r *RemoteVerifier) report(err error) {
 // The fetch serves every caller and uses up the refetch allowance, so it
 // runs on its own goroutine and does not end with the context of the
 // request that started it (a client that hangs up would otherwise leave a
-// rotated key unknown until the next background refresh); the client's
-// timeout bounds it.
+// rotated key unknown until the set grows stale); the client's timeout
+// bounds it.
 func (r *RemoteVerifier) refetchUnknown(ctx context.Context, seen *keySnapshot) *keySnapshot {
 	if s := r.cur.Load(); s != seen {
 		return s // installed since the caller read seen
@@ -289,20 +347,7 @@ func (r *RemoteVerifier) refetchUnknown(ctx context.Context, seen *keySnapshot) 
 	if ctx == nil {
 		ctx = context.Background()
 	}
-	now := r.now()
-	c := r.last.Load()
-	if c == nil || (!c.running() && now.Sub(c.started) >= r.minRefetch) {
-		next := &fetchCall{started: now, done: make(chan struct{})}
-		if r.last.CompareAndSwap(c, next) {
-			go func() {
-				r.run(context.WithoutCancel(ctx), next)
-				if next.err != nil {
-					r.report(next.err)
-				}
-			}()
-		}
-		c = r.last.Load() // ours, or the one that won the race
-	}
+	c := r.start(ctx, r.now(), "unknown key ID")
 	select {
 	case <-c.done:
 	case <-ctx.Done():
@@ -322,6 +367,7 @@ func (r *RemoteVerifier) fetchLocked(ctx context.Context) error {
 		return fmt.Errorf("jwtauth: fetch JWKS %s: %w", r.url, err)
 	}
 	if bytes.Equal(body, r.lastBody) {
+		r.fresh.Store(r.now().UnixNano())
 		return nil // unchanged: keep the version, and so the token cache
 	}
 	keys, err := parseRemoteSet(body)
@@ -331,6 +377,15 @@ func (r *RemoteVerifier) fetchLocked(ctx context.Context) error {
 	old := r.cur.Load()
 	r.cur.Store(&keySnapshot{version: old.version + 1, keys: keys})
 	r.lastBody = body
+	r.fresh.Store(r.now().UnixNano())
+	if r.log != nil {
+		kids := make([]string, 0, len(keys))
+		for id := range keys {
+			kids = append(kids, id)
+		}
+		slices.Sort(kids)
+		r.log.LogAttrs(ctx, slog.LevelInfo, "jwtauth: JWKS key set updated", slog.String("url", r.url), slog.Any("kids", kids))
+	}
 	return nil
 }
 
@@ -373,16 +428,21 @@ func jwksMediaType(v string) bool {
 	return err == nil && (mt == "application/jwk-set+json" || mt == "application/json")
 }
 
+// errLeakedKey is wrapped by the error for a set that publishes private
+// key material.
+var errLeakedKey = errors.New("the issuer has published its private key; the set is refused")
+
+// maxSkipReasons bounds how many unusable keys an error names.
+const maxSkipReasons = 4
+
 // parseRemoteSet returns the usable keys of a fetched JWK Set by ID. A set
 // in which any key carries private key material is refused with an error
 // naming the key. Keys that are not usable (symmetric, for encryption or
 // not for verification, without kid or alg, with an alg that does not fit
 // the key, weak, unreadable, with a repeated member or with a repeated
-// kid) are skipped; a set with no usable key is an error.
+// kid) are skipped; a set with no usable key is an error naming why each
+// key was skipped. Errors do not name the URL: the caller does.
 func parseRemoteSet(body []byte) (map[string]*Key, error) {
-	if !checkJSON(body) {
-		return nil, errors.New("not valid JSON")
-	}
 	var list []byte
 	n := 0
 	err := eachMember(body, func(name, v []byte) error {
@@ -403,21 +463,38 @@ func parseRemoteSet(body []byte) (map[string]*Key, error) {
 	}
 	for _, o := range objs {
 		if kid, member, ok := privateMember(o); ok {
-			return nil, fmt.Errorf("key %.130q carries the private key member %q: the issuer has published its private key; the set is refused", kid, member)
+			return nil, fmt.Errorf("key %.130q carries the private key member %q: %w", kid, member, errLeakedKey)
 		}
 	}
 	keys := make(map[string]*Key, len(objs))
 	dup := make(map[string]bool)
-	for _, o := range objs {
+	var skipped []string
+	skip := func(i int, o []byte, why string) {
+		if len(skipped) == maxSkipReasons {
+			skipped = append(skipped, "...")
+		}
+		if len(skipped) > maxSkipReasons {
+			return
+		}
+		name := fmt.Sprintf("key %d", i)
+		if kid := memberString(o, "kid"); kid != "" {
+			name = fmt.Sprintf("key %.130q", kid)
+		}
+		skipped = append(skipped, name+": "+why)
+	}
+	for i, o := range objs {
 		if repeatedMember(o) {
+			skip(i, o, "a member is repeated")
 			continue
 		}
 		jk, err := jwk.ParseKey(o)
 		if err != nil {
+			skip(i, o, "not a readable JWK")
 			continue
 		}
 		k, err := keyFromJWK(jk, true)
 		if err != nil {
+			skip(i, o, strings.TrimPrefix(err.Error(), "jwtauth: "))
 			continue
 		}
 		if _, ok := keys[k.kid]; ok {
@@ -427,11 +504,27 @@ func parseRemoteSet(body []byte) (map[string]*Key, error) {
 	}
 	for kid := range dup {
 		delete(keys, kid) // ambiguous: trust neither
+		skipped = append(skipped, fmt.Sprintf("key %.130q: the key ID is used twice", kid))
 	}
 	if len(keys) == 0 {
-		return nil, errors.New("jwtauth: fetch JWKS: no usable signing key")
+		if len(objs) == 0 {
+			return nil, errors.New(`no usable signing key: "keys" is empty`)
+		}
+		return nil, fmt.Errorf("no usable signing key among %d: %s", len(objs), strings.Join(skipped, "; "))
 	}
 	return keys, nil
+}
+
+// memberString returns the string member name of the JSON object o, or "".
+func memberString(o []byte, name string) string {
+	var s string
+	eachMember(o, func(n, v []byte) error {
+		if string(n) == name {
+			s, _ = jsonString(v)
+		}
+		return nil
+	})
+	return s
 }
 
 // privateMembers are the JWK members of private and symmetric key material

@@ -4,9 +4,13 @@ import (
 	"context"
 	"encoding/json"
 	"errors"
+	"fmt"
 	"io"
+	"log/slog"
 	"net/http"
 	"net/http/httptest"
+	"runtime/pprof"
+	"strconv"
 	"strings"
 	"sync/atomic"
 	"testing"
@@ -238,64 +242,214 @@ func (t handlerTransport) RoundTrip(r *http.Request) (*http.Response, error) {
 	return rec.Result(), nil
 }
 
-func TestRemoteVerifierBackgroundRefresh(t *testing.T) {
+// labelledGoroutines counts the goroutines that carry the pprof label
+// leak=label, which goroutines inherit from the one that started them.
+func labelledGoroutines(t *testing.T, label string) int {
+	t.Helper()
+	var b strings.Builder
+	if err := pprof.Lookup("goroutine").WriteTo(&b, 1); err != nil {
+		t.Fatal(err)
+	}
+	n := 0
+	for _, entry := range strings.Split(b.String(), "\n\n") {
+		if !strings.Contains(entry, `"leak":"`+label+`"`) {
+			continue
+		}
+		for _, line := range strings.Split(entry, "\n") {
+			if count, _, ok := strings.Cut(line, " @ "); ok {
+				c, err := strconv.Atoi(count)
+				if err != nil {
+					t.Fatalf("goroutine profile line %q", line)
+				}
+				n += c
+				break
+			}
+		}
+	}
+	return n
+}
+
+// TestRemoteVerifierRefreshesStaleSet: no goroutine runs between requests;
+// the first Verify after RefreshInterval starts one fetch and serves the
+// stale set meanwhile, without waiting for it; a failed refresh is logged
+// and retried at most once per MinRefetchInterval.
+func TestRemoteVerifierRefreshesStaleSet(t *testing.T) {
 	t.Parallel()
 	synctest.Test(t, func(t *testing.T) {
-		first := mustKey(t, EdDSA)
-		keys, _ := NewKeySet(first)
-		issuer, _ := New(Config{Keys: keys, Issuer: testIssuer, Audience: []string{testAudience}})
-		var hits atomic.Int32
-		jwks := keys.JWKSHandler()
-		client := &http.Client{Transport: handlerTransport{http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-			hits.Add(1)
-			jwks.ServeHTTP(w, r)
-		})}}
-		ctx, cancel := context.WithCancel(context.Background())
-		r, err := NewRemoteVerifier(ctx, RemoteConfig{
-			JWKSURL: "https://issuer.example/jwks.json", Issuer: testIssuer, Audience: []string{testAudience},
-			HTTPClient: client, RefreshInterval: time.Minute, MinRefetchInterval: time.Hour / 2,
+		pprof.Do(context.Background(), pprof.Labels("leak", t.Name()), func(ctx context.Context) {
+			first := mustKey(t, EdDSA)
+			keys, _ := NewKeySet(first)
+			issuer, _ := New(Config{Keys: keys, Issuer: testIssuer, Audience: []string{testAudience}})
+			var hits atomic.Int32
+			var mode atomic.Int32 // 0: serve, 1: hang until release, 2: fail
+			release := make(chan struct{})
+			jwks := keys.JWKSHandler()
+			client := &http.Client{Transport: handlerTransport{http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+				hits.Add(1)
+				switch mode.Load() {
+				case 1:
+					<-release
+				case 2:
+					w.WriteHeader(http.StatusInternalServerError)
+					return
+				}
+				jwks.ServeHTTP(w, r)
+			})}}
+			logger, logs := newTestLogger()
+			base := labelledGoroutines(t, t.Name()) // this one
+			r, err := NewRemoteVerifier(ctx, RemoteConfig{
+				JWKSURL: "https://issuer.example/jwks.json", Issuer: testIssuer, Audience: []string{testAudience},
+				HTTPClient: client, RefreshInterval: time.Minute, MinRefetchInterval: 30 * time.Second,
+				Logger: logger,
+			})
+			if err != nil {
+				t.Fatal(err)
+			}
+			synctest.Wait()
+			if got := labelledGoroutines(t, t.Name()) - base; got != 0 {
+				t.Errorf("goroutines after NewRemoteVerifier = %d, want 0", got)
+			}
+			old, _ := issuer.Issue(ctx, Claims{ClientID: testClient, Subject: "alice"})
+			if _, err := r.Verify(ctx, old.Raw); err != nil {
+				t.Fatal(err)
+			}
+
+			// Time passes with no request: nothing is fetched.
+			keys.Rotate(mustKey(t, EdDSA))
+			time.Sleep(10 * time.Minute)
+			synctest.Wait()
+			if got := hits.Load(); got != 1 {
+				t.Errorf("fetches after 10 minutes without requests = %d, want 1", got)
+			}
+
+			// The next Verify serves the stale set and starts one refresh,
+			// which hangs: Verify does not wait for it (if it did, the
+			// bubble would deadlock), nor does any other caller.
+			mode.Store(1)
+			for range 5 {
+				if _, err := r.Verify(ctx, old.Raw); err != nil {
+					t.Errorf("Verify(stale set) while the refresh hangs: %v", err)
+				}
+			}
+			synctest.Wait()
+			if got := hits.Load(); got != 2 {
+				t.Errorf("fetches after Verify on a stale set = %d, want 2", got)
+			}
+			mode.Store(0)
+			close(release)
+			synctest.Wait()
+			fresh, _ := issuer.Issue(ctx, Claims{ClientID: testClient, Subject: "bob"})
+			if _, err := r.Verify(ctx, fresh.Raw); err != nil {
+				t.Errorf("Verify(new key) after the refresh: %v", err)
+			}
+			if got := hits.Load(); got != 2 {
+				t.Errorf("fetches after the refresh = %d, want 2 (the new key came with it)", got)
+			}
+			synctest.Wait()
+			if got := labelledGoroutines(t, t.Name()) - base; got != 0 {
+				t.Errorf("goroutines after the refresh ended = %d, want 0", got)
+			}
+
+			// A failing refresh is logged, the last good set stays, and it
+			// is retried once per MinRefetchInterval, not on every request.
+			mode.Store(2)
+			time.Sleep(time.Minute)
+			r.Verify(ctx, fresh.Raw)
+			synctest.Wait()
+			for range 10 {
+				if _, err := r.Verify(ctx, fresh.Raw); err != nil {
+					t.Errorf("Verify after a failed refresh: %v", err)
+				}
+			}
+			synctest.Wait()
+			if got := hits.Load(); got != 3 {
+				t.Errorf("fetches after a failed refresh and 10 requests = %d, want 3", got)
+			}
+			for _, want := range []string{"level=WARN", "JWKS fetch failed", "url=https://issuer.example/jwks.json", "cause=refresh", "status 500"} {
+				if !strings.Contains(logs.String(), want) {
+					t.Errorf("log %q does not contain %q", logs.String(), want)
+				}
+			}
+			time.Sleep(30 * time.Second)
+			r.Verify(ctx, fresh.Raw)
+			synctest.Wait()
+			if got := hits.Load(); got != 4 {
+				t.Errorf("fetches after MinRefetchInterval = %d, want 4", got)
+			}
+			synctest.Wait()
+			if got := labelledGoroutines(t, t.Name()) - base; got != 0 {
+				t.Errorf("goroutines at the end = %d, want 0", got)
+			}
 		})
-		if err != nil {
-			t.Fatal(err)
-		}
-		old, _ := issuer.Issue(ctx, Claims{ClientID: testClient, Subject: "alice"})
-		if _, err := r.Verify(ctx, old.Raw); err != nil {
-			t.Fatal(err)
-		}
-
-		// The issuer rotates; the next background refresh brings the new
-		// key, with no refetch on the request path.
-		second := mustKey(t, EdDSA)
-		keys.Rotate(second)
-		time.Sleep(time.Minute)
-		synctest.Wait()
-		if got := hits.Load(); got != 2 {
-			t.Errorf("fetches after one interval = %d, want 2", got)
-		}
-		fresh, _ := issuer.Issue(ctx, Claims{ClientID: testClient, Subject: "bob"})
-		if _, err := r.Verify(ctx, fresh.Raw); err != nil {
-			t.Errorf("Verify(new key) after refresh: %v", err)
-		}
-		// The issuer removes the old key; after the next refresh its tokens fail.
-		keys.Remove(first.ID())
-		time.Sleep(time.Minute)
-		synctest.Wait()
-		if _, err := r.Verify(ctx, old.Raw); !errors.Is(err, ErrTokenInvalid) {
-			t.Errorf("Verify(removed key) after refresh: error = %v, want ErrTokenInvalid", err)
-		}
-		if got := hits.Load(); got != 3 {
-			t.Errorf("fetches after two intervals = %d, want 3", got)
-		}
-
-		// When ctx ends, so does the refresh.
-		cancel()
-		synctest.Wait()
-		time.Sleep(10 * time.Minute)
-		synctest.Wait()
-		if got := hits.Load(); got != 3 {
-			t.Errorf("fetches after ctx ended = %d, want 3", got)
-		}
 	})
+}
+
+// TestRemoteVerifierLazy: a lazy verifier starts while its issuer is down;
+// tokens are refused as a dependency failure (503 through the middleware)
+// until a fetch succeeds, and a down issuer is asked at most once per
+// MinRefetchInterval.
+func TestRemoteVerifierLazy(t *testing.T) {
+	t.Parallel()
+	for _, refresh := range []time.Duration{0, -1} {
+		t.Run(fmt.Sprintf("RefreshInterval=%v", refresh), func(t *testing.T) {
+			t.Parallel()
+			e := newTestEnv(t, EdDSA, 0)
+			srv := newJWKSServer(t, e.keys)
+			srv.answer(func(w http.ResponseWriter) { w.WriteHeader(http.StatusServiceUnavailable) })
+			r, err := NewRemoteVerifier(t.Context(), RemoteConfig{
+				JWKSURL: srv.URL, Issuer: testIssuer, Audience: []string{testAudience}, Now: e.clock.Now,
+				RefreshInterval: refresh, MinRefetchInterval: time.Minute, Lazy: true,
+			})
+			if err != nil {
+				t.Fatalf("NewRemoteVerifier(Lazy, issuer down): %v", err)
+			}
+			if got := srv.hits.Load(); got != 0 {
+				t.Errorf("fetches by the lazy constructor = %d, want 0", got)
+			}
+			raw := e.issue(t, Claims{ClientID: testClient, Subject: "alice"})
+			_, err = r.Verify(context.Background(), raw)
+			if !errors.Is(err, ErrUnavailable) || errors.Is(err, ErrTokenInvalid) || !strings.Contains(err.Error(), srv.URL) || !strings.Contains(err.Error(), "status 503") {
+				t.Errorf("Verify with the issuer down: error = %v, want ErrUnavailable naming the URL and the status", err)
+			}
+			if _, err := r.Verify(context.Background(), "garbage"); !errors.Is(err, ErrTokenMalformed) {
+				t.Errorf("Verify(garbage) with the issuer down: error = %v, want ErrTokenMalformed", err)
+			}
+
+			mw := Middleware(r)(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {}))
+			req := httptest.NewRequest("GET", "/api/me", nil)
+			req.Header.Set("Authorization", "Bearer "+raw)
+			rec := httptest.NewRecorder()
+			mw.ServeHTTP(rec, req)
+			if rec.Code != http.StatusServiceUnavailable {
+				t.Errorf("GET /api/me with the issuer down: status = %d, want 503", rec.Code)
+			}
+			if got := rec.Header().Get("WWW-Authenticate"); got != "" {
+				t.Errorf("GET /api/me with the issuer down: WWW-Authenticate = %q, want none", got)
+			}
+			if got, want := rec.Body.String(), `{"error":"temporarily_unavailable","error_description":"The service is temporarily unavailable"}`+"\n"; got != want {
+				t.Errorf("GET /api/me with the issuer down: body = %q, want %q", got, want)
+			}
+			if got := srv.hits.Load(); got != 1 {
+				t.Errorf("fetches within MinRefetchInterval of a failure = %d, want 1", got)
+			}
+
+			// The issuer comes up; after MinRefetchInterval the next
+			// request fetches the set and passes.
+			srv.override.Store(nil)
+			e.clock.Add(time.Minute)
+			if _, err := r.Verify(context.Background(), raw); err != nil {
+				t.Errorf("Verify once the issuer is up: %v", err)
+			}
+			rec = httptest.NewRecorder()
+			mw.ServeHTTP(rec, req)
+			if rec.Code != http.StatusOK {
+				t.Errorf("GET /api/me once the issuer is up: status = %d, want 200", rec.Code)
+			}
+			if got := srv.hits.Load(); got != 2 {
+				t.Errorf("fetches = %d, want 2", got)
+			}
+		})
+	}
 }
 
 func TestNewRemoteVerifierErrors(t *testing.T) {
@@ -388,15 +542,15 @@ func TestRemoteVerifierRefusesPrivateKeyMaterial(t *testing.T) {
 			t.Errorf("parseRemoteSet(escaped d) error = %v, want one naming \"d\"", err)
 		}
 	})
-	t.Run("reported from unknown-kid refetches", func(t *testing.T) {
+	t.Run("logged from unknown-kid refetches", func(t *testing.T) {
 		t.Parallel()
 		e := newTestEnv(t, EdDSA, 0)
 		srv := newJWKSServer(t, e.keys)
-		reported := make(chan error, 1)
+		records := make(chan slog.Record, 4)
 		r, err := NewRemoteVerifier(t.Context(), RemoteConfig{
 			JWKSURL: srv.URL, Issuer: testIssuer, Audience: []string{testAudience}, Now: e.clock.Now,
 			RefreshInterval: -1, MinRefetchInterval: time.Minute,
-			OnFetchError: func(err error) { reported <- err },
+			Logger: slog.New(recordHandler{records, slog.LevelWarn}),
 		})
 		if err != nil {
 			t.Fatal(err)
@@ -407,10 +561,36 @@ func TestRemoteVerifierRefusesPrivateKeyMaterial(t *testing.T) {
 		if _, err := r.Verify(context.Background(), forge(t, leak, hdr(ES256, leak.ID()), payload(""))); !errors.Is(err, ErrTokenInvalid) {
 			t.Errorf("Verify(token of the leaked key): error = %v, want ErrTokenInvalid", err)
 		}
-		if err := <-reported; !strings.Contains(err.Error(), leak.ID()) {
-			t.Errorf("OnFetchError(%q), want an error naming %s", err, leak.ID())
+		rec := <-records
+		attrs := recordAttrs(rec)
+		if rec.Level != slog.LevelError || attrs["url"] != srv.URL || !strings.Contains(attrs["error"], leak.ID()) || attrs["cause"] != "unknown key ID" {
+			t.Errorf("logged %v %q %v, want an Error naming %s and %s", rec.Level, rec.Message, attrs, srv.URL, leak.ID())
 		}
 	})
+}
+
+// recordHandler sends the records of level min and above to its channel.
+type recordHandler struct {
+	ch  chan<- slog.Record
+	min slog.Level
+}
+
+func (h recordHandler) Enabled(_ context.Context, l slog.Level) bool { return l >= h.min }
+func (h recordHandler) Handle(_ context.Context, r slog.Record) error {
+	h.ch <- r.Clone()
+	return nil
+}
+func (h recordHandler) WithAttrs([]slog.Attr) slog.Handler { return h }
+func (h recordHandler) WithGroup(string) slog.Handler      { return h }
+
+// recordAttrs returns the attributes of r as strings by key.
+func recordAttrs(r slog.Record) map[string]string {
+	m := make(map[string]string)
+	r.Attrs(func(a slog.Attr) bool {
+		m[a.Key] = a.Value.String()
+		return true
+	})
+	return m
 }
 
 func TestRemoteVerifierHonoursKeyUse(t *testing.T) {

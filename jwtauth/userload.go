@@ -1,6 +1,7 @@
 package jwtauth
 
 import (
+	"container/list"
 	"context"
 	"sync"
 	"time"
@@ -15,17 +16,21 @@ const (
 )
 
 // userLoader looks users up by ID for [Middleware], through a short-lived,
-// bounded cache of successful lookups. Failed lookups are never cached.
+// bounded cache of successful lookups: a least-recently-used list, so that
+// a full cache drops the users that have not been seen for longest. Failed
+// lookups are never cached.
 type userLoader struct {
 	store userstore.Store
 	ttl   time.Duration // <= 0: no cache
 	size  int
 
 	mu      sync.Mutex
-	entries map[string]cachedUser
+	entries map[string]*list.Element // of *cachedUser; nil without cache
+	lru     list.List                // most recently used first
 }
 
 type cachedUser struct {
+	id      string
 	u       *userstore.User // private copy, never handed out
 	expires time.Time
 }
@@ -36,7 +41,7 @@ func newUserLoader(store userstore.Store, ttl time.Duration, size int) *userLoad
 	}
 	l := &userLoader{store: store, ttl: ttl, size: size}
 	if ttl > 0 {
-		l.entries = make(map[string]cachedUser)
+		l.entries = make(map[string]*list.Element)
 	}
 	return l
 }
@@ -48,11 +53,8 @@ func (l *userLoader) user(ctx context.Context, id string) (*userstore.User, erro
 		return l.store.UserByID(ctx, id)
 	}
 	now := time.Now()
-	l.mu.Lock()
-	e, ok := l.entries[id]
-	l.mu.Unlock()
-	if ok && now.Before(e.expires) {
-		return e.u.Clone(), nil
+	if u := l.get(id, now); u != nil {
+		return u, nil
 	}
 	u, err := l.store.UserByID(ctx, id)
 	if err != nil || u == nil {
@@ -62,23 +64,40 @@ func (l *userLoader) user(ctx context.Context, id string) (*userstore.User, erro
 	return u, nil
 }
 
-// put stores u. When the cache is full it first drops expired entries and,
-// if that frees less than a quarter of it, drops everything: each full
-// sweep is paid for by at least size/4 cheap inserts, and no lookup ever
-// waits on more than one sweep.
+// get returns a copy of the cached user with that ID, or nil when there is
+// none that is still fresh at now.
+func (l *userLoader) get(id string, now time.Time) *userstore.User {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	e, ok := l.entries[id]
+	if !ok {
+		return nil
+	}
+	c := e.Value.(*cachedUser)
+	if !now.Before(c.expires) {
+		l.lru.Remove(e)
+		delete(l.entries, id)
+		return nil
+	}
+	l.lru.MoveToFront(e)
+	return c.u.Clone()
+}
+
+// put stores u, dropping the least recently used user when the cache is
+// full.
 func (l *userLoader) put(id string, u *userstore.User, expires time.Time) {
 	l.mu.Lock()
 	defer l.mu.Unlock()
-	if _, ok := l.entries[id]; !ok && len(l.entries) >= l.size {
-		now := time.Now()
-		for k, e := range l.entries {
-			if !now.Before(e.expires) {
-				delete(l.entries, k)
-			}
-		}
-		if len(l.entries) > l.size-l.size/4 {
-			clear(l.entries)
-		}
+	if e, ok := l.entries[id]; ok {
+		c := e.Value.(*cachedUser)
+		c.u, c.expires = u, expires
+		l.lru.MoveToFront(e)
+		return
 	}
-	l.entries[id] = cachedUser{u: u, expires: expires}
+	for l.lru.Len() >= l.size {
+		oldest := l.lru.Back()
+		l.lru.Remove(oldest)
+		delete(l.entries, oldest.Value.(*cachedUser).id)
+	}
+	l.entries[id] = l.lru.PushFront(&cachedUser{id: id, u: u, expires: expires})
 }

@@ -39,17 +39,45 @@ func TestUserLoaderBounded(t *testing.T) {
 				t.Fatalf("after %d users: %d entries, want at most %d", i+1, n, size)
 			}
 		}
-		// Expired entries are swept first, so fresh ones survive.
-		time.Sleep(2 * time.Minute)
+		// The least recently used users are dropped first: a user seen
+		// again stays while newcomers push the others out.
+		l.user(context.Background(), "u95")
 		for i := range size - 1 {
 			l.user(context.Background(), fmt.Sprint("fresh", i))
 		}
 		l.mu.Lock()
-		defer l.mu.Unlock()
 		for i := range size - 1 {
 			if _, ok := l.entries[fmt.Sprint("fresh", i)]; !ok {
 				t.Errorf("fresh%d was evicted", i)
 			}
+		}
+		if _, ok := l.entries["u95"]; !ok {
+			t.Error("u95, used again, was evicted before users not seen since")
+		}
+		if _, ok := l.entries["u99"]; ok {
+			t.Error("u99, the least recently used, is still cached")
+		}
+		if got := l.lru.Len(); got != len(l.entries) {
+			t.Errorf("LRU list holds %d entries, map %d", got, len(l.entries))
+		}
+		l.mu.Unlock()
+
+		// An expired entry is looked up again and refreshed.
+		calls := 0
+		counting := storeFunc(func(_ context.Context, id string) (*userstore.User, error) {
+			calls++
+			return &userstore.User{ID: id}, nil
+		})
+		l = newUserLoader(counting, time.Minute, size)
+		l.user(context.Background(), "a")
+		l.user(context.Background(), "a")
+		if calls != 1 {
+			t.Errorf("store lookups within the ttl = %d, want 1", calls)
+		}
+		time.Sleep(2 * time.Minute)
+		l.user(context.Background(), "a")
+		if calls != 2 {
+			t.Errorf("store lookups after the ttl = %d, want 2", calls)
 		}
 	})
 }
