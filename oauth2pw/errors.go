@@ -1,10 +1,11 @@
 package oauth2pw
 
 import (
-	"encoding/json"
 	"net/http"
 	"strconv"
 	"time"
+
+	"github.com/authkit-go/authkit/jwtauth"
 )
 
 // Error codes of RFC 6749 §5.2 (and, for throttling, RFC 8628 §3.5): the
@@ -116,11 +117,11 @@ func setNoStore(h http.Header) {
 // writeTokenError writes e as the response: its status, the cache headers,
 // the header its status calls for (Allow on 405, a Basic challenge naming
 // realm on 401, Retry-After in whole seconds on 429 and 503) and the JSON body
-// {"error", "error_description"}. It is the only writer of error answers.
+// {"error", "error_description"} that [jwtauth.WriteError], the one writer
+// of authkit's error bodies, writes.
 func writeTokenError(w http.ResponseWriter, realm string, e *tokenError) {
 	h := w.Header()
 	setNoStore(h)
-	h.Set("Content-Type", "application/json")
 	status := e.status
 	if status == 0 {
 		status = http.StatusBadRequest
@@ -133,11 +134,7 @@ func writeTokenError(w http.ResponseWriter, realm string, e *tokenError) {
 	case http.StatusTooManyRequests, http.StatusServiceUnavailable:
 		h.Set("Retry-After", strconv.FormatInt(retryAfterSeconds(e.retryAfter), 10))
 	}
-	w.WriteHeader(status)
-	json.NewEncoder(w).Encode(struct {
-		Error       string `json:"error"`
-		Description string `json:"error_description,omitempty"`
-	}{e.code, e.description})
+	jwtauth.WriteError(w, status, e.code, e.description)
 }
 
 // retryAfterSeconds rounds d up to whole seconds, at least one.
