@@ -128,7 +128,7 @@ func ExampleKeySet_JWKSHandler() {
 	fmt.Println("publishes the HMAC key:", strings.Contains(string(body), hmacKey.ID()))
 
 	ctx, cancel := context.WithCancel(context.Background())
-	defer cancel() // stops the verifier's background refresh
+	defer cancel() // bounds the first fetch only
 	remote, err := jwtauth.NewRemoteVerifier(ctx, jwtauth.RemoteConfig{
 		JWKSURL:  srv.URL + "/.well-known/jwks.json",
 		Issuer:   "https://auth.example.com",

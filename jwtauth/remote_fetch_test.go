@@ -98,7 +98,7 @@ func TestRemoteVerifierHostileIssuer(t *testing.T) {
 		// the context of the request that happened to trigger it, a client
 		// that hangs up at once would make the fetch fail, use up the
 		// refetch budget, and leave the issuer's new key unknown until
-		// the next background refresh.
+		// the set grows stale and a Verify refreshes it.
 		t.Parallel()
 		e, srv, r := newRemoteEnv(t)
 		e.clock.Add(2 * time.Minute)
