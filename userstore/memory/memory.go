@@ -21,14 +21,10 @@ import (
 	"slices"
 	"sync"
 	"time"
-	"unicode"
-	"unicode/utf8"
 
 	"github.com/authkit-go/authkit/userstore"
+	"github.com/authkit-go/authkit/userstore/internal/rules"
 )
-
-// maxIDBytes bounds the length of a caller-chosen user ID.
-const maxIDBytes = 256
 
 // Store is an in-memory [userstore.Manager]. Create one with [New] or
 // [NewWithClock]; the zero value is an empty store that uses [time.Now].
@@ -108,7 +104,7 @@ func (s *Store) CreateUser(ctx context.Context, u *userstore.User) (*userstore.U
 	if err != nil {
 		return nil, fmt.Errorf("memory: create user: %w", err)
 	}
-	if u.ID != "" && !validID(u.ID) {
+	if u.ID != "" && !rules.ValidID(u.ID) {
 		return nil, fmt.Errorf("memory: create user: malformed id: %w", userstore.ErrInvalidUser)
 	}
 	c := u.Clone()
@@ -162,8 +158,8 @@ func (s *Store) UpdateUser(ctx context.Context, u *userstore.User) (*userstore.U
 	}
 	oldKey, _ := userstore.NormalizeUsername(cur.Username)
 	now := s.clock()
-	if !sameSet(cur.Roles, roles) || (u.Disabled && !cur.Disabled) {
-		cur.TokensValidAfter = later(cur.TokensValidAfter, now)
+	if !rules.SameRoles(cur.Roles, roles) || (u.Disabled && !cur.Disabled) {
+		cur.TokensValidAfter = rules.Later(cur.TokensValidAfter, now)
 	}
 	if oldKey != key {
 		delete(s.byName, oldKey)
@@ -186,7 +182,7 @@ func (s *Store) SetPasswordHash(ctx context.Context, id, hash string) error {
 	}
 	return s.modify(id, "set password hash", func(u *userstore.User, now time.Time) error {
 		u.PasswordHash = hash
-		u.TokensValidAfter = later(u.TokensValidAfter, now)
+		u.TokensValidAfter = rules.Later(u.TokensValidAfter, now)
 		return nil
 	})
 }
@@ -220,7 +216,7 @@ func (s *Store) SetDisabled(ctx context.Context, id string, disabled bool) error
 	}
 	return s.modify(id, "set disabled", func(u *userstore.User, now time.Time) error {
 		if disabled && !u.Disabled {
-			u.TokensValidAfter = later(u.TokensValidAfter, now)
+			u.TokensValidAfter = rules.Later(u.TokensValidAfter, now)
 		}
 		u.Disabled = disabled
 		return nil
@@ -234,7 +230,7 @@ func (s *Store) RevokeTokens(ctx context.Context, id string) error {
 		return err
 	}
 	return s.modify(id, "revoke tokens", func(u *userstore.User, now time.Time) error {
-		u.TokensValidAfter = later(u.TokensValidAfter, now)
+		u.TokensValidAfter = rules.Later(u.TokensValidAfter, now)
 		return nil
 	})
 }
@@ -363,40 +359,4 @@ func normalize(username string) (string, error) {
 		return "", fmt.Errorf("%w: %w", userstore.ErrInvalidUser, err)
 	}
 	return key, nil
-}
-
-// validID reports whether a caller-chosen ID is acceptable: valid UTF-8,
-// at most maxIDBytes bytes, no control or format characters.
-func validID(id string) bool {
-	if len(id) > maxIDBytes || !utf8.ValidString(id) {
-		return false
-	}
-	for _, r := range id {
-		if unicode.IsControl(r) || unicode.Is(unicode.Cf, r) {
-			return false
-		}
-	}
-	return true
-}
-
-// later returns the later of the stored cut-off t and now, so that a
-// cut-off never moves backwards.
-func later(t, now time.Time) time.Time {
-	if now.After(t) {
-		return now
-	}
-	return t
-}
-
-// sameSet reports whether a and b hold the same roles, ignoring order and
-// repetition.
-func sameSet(a, b []string) bool {
-	return slices.Equal(set(a), set(b))
-}
-
-// set returns the distinct elements of s, sorted, in a new slice.
-func set(s []string) []string {
-	s = slices.Clone(s)
-	slices.Sort(s)
-	return slices.Compact(s)
 }

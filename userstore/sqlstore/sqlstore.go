@@ -11,10 +11,10 @@ import (
 	"strings"
 	"sync/atomic"
 	"time"
-	"unicode"
 	"unicode/utf8"
 
 	"github.com/authkit-go/authkit/userstore"
+	"github.com/authkit-go/authkit/userstore/internal/rules"
 )
 
 // Dialect names the SQL database behind a [Store]. The zero value names
@@ -39,9 +39,6 @@ func (d Dialect) String() string {
 	}
 	return fmt.Sprintf("Dialect(%d)", int(d))
 }
-
-// maxIDBytes bounds the length of a caller-chosen user ID.
-const maxIDBytes = 256
 
 // Store is a [userstore.Manager] kept in a SQL database. Create one with
 // [New] and bring its schema up to date with [Store.Migrate]. The zero value
@@ -211,7 +208,7 @@ func (s *Store) UserByID(ctx context.Context, id string) (*userstore.User, error
 	if err := ctx.Err(); err != nil {
 		return nil, s.fail(ctx, op, err)
 	}
-	if !validID(id) {
+	if !rules.ValidID(id) {
 		// No such ID can be stored; PostgreSQL would refuse to compare it.
 		return nil, s.fail(ctx, op, userstore.ErrNotFound)
 	}
@@ -251,7 +248,7 @@ func (s *Store) CreateUser(ctx context.Context, u *userstore.User) (*userstore.U
 	if err := checkText(u.Name, u.Email, u.PasswordHash, u.Roles); err != nil {
 		return nil, s.fail(ctx, op, err)
 	}
-	if u.ID != "" && !validID(u.ID) {
+	if u.ID != "" && !rules.ValidID(u.ID) {
 		return nil, s.fail(ctx, op, fmt.Errorf("malformed id: %w", userstore.ErrInvalidUser))
 	}
 	c := u.Clone()
@@ -313,7 +310,7 @@ func (s *Store) UpdateUser(ctx context.Context, u *userstore.User) (*userstore.U
 	if err := checkText(u.Name, u.Email, "", u.Roles); err != nil {
 		return nil, s.fail(ctx, op, err)
 	}
-	if !validID(u.ID) {
+	if !rules.ValidID(u.ID) {
 		return nil, s.fail(ctx, op, userstore.ErrNotFound)
 	}
 	roles := slices.Clone(u.Roles)
@@ -324,8 +321,8 @@ func (s *Store) UpdateUser(ctx context.Context, u *userstore.User) (*userstore.U
 			return err
 		}
 		now := s.now()
-		if !sameSet(cur.Roles, roles) || (u.Disabled && !cur.Disabled) {
-			cur.TokensValidAfter = later(cur.TokensValidAfter, now)
+		if !rules.SameRoles(cur.Roles, roles) || (u.Disabled && !cur.Disabled) {
+			cur.TokensValidAfter = rules.Later(cur.TokensValidAfter, now)
 		}
 		cur.Username, cur.Name, cur.Email = u.Username, u.Name, u.Email
 		cur.Roles, cur.Disabled = roles, u.Disabled
@@ -377,7 +374,7 @@ func (s *Store) UpgradePasswordHash(ctx context.Context, id, oldHash, newHash st
 	if err := checkText("", "", newHash, nil); err != nil {
 		return s.fail(ctx, op, err)
 	}
-	if !validID(id) {
+	if !rules.ValidID(id) {
 		return s.fail(ctx, op, userstore.ErrNotFound)
 	}
 	if checkText("", "", oldHash, nil) != nil {
@@ -498,7 +495,7 @@ func (l *lazyStmt) queryRow(ctx context.Context, db *sql.DB, query string, args 
 // update runs a statement that changes the row of the user with the given
 // ID, and answers [userstore.ErrNotFound] if there is none.
 func (s *Store) update(ctx context.Context, op, id, query string, args ...any) error {
-	if !validID(id) {
+	if !rules.ValidID(id) {
 		return s.fail(ctx, op, userstore.ErrNotFound)
 	}
 	res, err := s.db.ExecContext(ctx, query, args...)
@@ -679,40 +676,4 @@ func checkText(name, email, hash string, roles []string) error {
 		return fmt.Errorf("malformed role: %w", userstore.ErrInvalidUser)
 	}
 	return nil
-}
-
-// validID reports whether an ID is one the store could hold: valid UTF-8,
-// at most maxIDBytes bytes, no control or format characters.
-func validID(id string) bool {
-	if len(id) > maxIDBytes || !utf8.ValidString(id) {
-		return false
-	}
-	for _, r := range id {
-		if unicode.IsControl(r) || unicode.Is(unicode.Cf, r) {
-			return false
-		}
-	}
-	return true
-}
-
-// later returns the later of the stored cut-off t and now, so that a
-// cut-off never moves backwards.
-func later(t, now time.Time) time.Time {
-	if now.After(t) {
-		return now
-	}
-	return t
-}
-
-// sameSet reports whether a and b hold the same roles, ignoring order and
-// repetition.
-func sameSet(a, b []string) bool {
-	return slices.Equal(set(a), set(b))
-}
-
-// set returns the distinct elements of s, sorted, in a new slice.
-func set(s []string) []string {
-	s = slices.Clone(s)
-	slices.Sort(s)
-	return slices.Compact(s)
 }
