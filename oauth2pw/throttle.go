@@ -50,8 +50,10 @@ type Limiter interface {
 	Success(ctx context.Context, k ThrottleKey)
 }
 
-// ThrottlePolicy tunes the in-memory [Limiter] that [NewHandler] uses when
-// [Config.Limiter] is nil. Every zero field means its default.
+// ThrottlePolicy tunes the [Limiter] that [NewHandler] uses when
+// [Config.Limiter] is nil: the in-memory one, or the one on
+// [Config.ThrottleStore], which follows the same rules with records that
+// several Handlers share. Every zero field means its default.
 //
 // The limiter counts failed logins per (username, address) pair, per address
 // and per username. Once a count reaches its limit, each further attempt
@@ -295,43 +297,71 @@ func throttleKeys(k ThrottleKey) (pair, name, addr throttleMapKey) {
 }
 
 // limit returns the limit of records of kind.
-func (l *memoryLimiter) limit(kind throttleKind) int {
+func (p ThrottlePolicy) limit(kind throttleKind) int {
 	switch kind % 3 {
 	case kindPair:
-		return l.p.PairLimit
+		return p.PairLimit
 	case kindUser:
-		return l.p.UserLimit
+		return p.UserLimit
 	default:
-		return l.p.AddressLimit
+		return p.AddressLimit
 	}
 }
 
 // delay returns the delay after the n-th attempt past a limit (n >= 1).
-func (l *memoryLimiter) delay(n int) time.Duration {
+func (p ThrottlePolicy) delay(n int) time.Duration {
 	if n > 40 {
-		return l.p.MaxDelay
+		return p.MaxDelay
 	}
-	d := l.p.BaseDelay << (n - 1)
-	if d <= 0 || d > l.p.MaxDelay {
-		return l.p.MaxDelay
+	d := p.BaseDelay << (n - 1)
+	if d <= 0 || d > p.MaxDelay {
+		return p.MaxDelay
 	}
 	return d
 }
+
+// wait returns how long an attempt must wait at now (unix nanoseconds) on
+// a record of kind holding count attempts, the last charged at last; 0 if
+// it need not.
+func (p ThrottlePolicy) wait(kind throttleKind, count, last, now int64) time.Duration {
+	limit := int64(p.limit(kind))
+	if count < limit || now-last > int64(p.Window) {
+		return 0
+	}
+	until := last + int64(p.delay(int(min(count-limit+1, math.MaxInt32))))
+	if now >= until {
+		return 0
+	}
+	return time.Duration(until - now)
+}
+
+// known reports whether a pair whose last success was at success (unix
+// nanoseconds, 0 for none) is known at now: its attempts escape the
+// username's ceiling and the address limit.
+func (p ThrottlePolicy) known(success, now int64) bool {
+	return success != 0 && now-success <= int64(p.KnownWindow)
+}
+
+// repeats reports whether digest is among the failed secrets of slots
+// within RepeatWindow of now.
+func (p ThrottlePolicy) repeats(slots *[repeatSlots]failedSecret, digest [16]byte, now int64) bool {
+	for _, f := range slots {
+		if f.digest == digest && now-f.at <= int64(p.RepeatWindow) {
+			return true
+		}
+	}
+	return false
+}
+
+// limit returns the limit of records of kind.
+func (l *memoryLimiter) limit(kind throttleKind) int { return l.p.limit(kind) }
 
 // wait returns how long e must wait at now, 0 if it need not.
 func (l *memoryLimiter) wait(e *throttleEntry, now int64) time.Duration {
 	if e == nil {
 		return 0
 	}
-	limit := l.limit(e.key.kind)
-	if int(e.count) < limit || now-e.last > int64(l.p.Window) {
-		return 0
-	}
-	until := e.last + int64(l.delay(int(e.count)-limit+1))
-	if now >= until {
-		return 0
-	}
-	return time.Duration(until - now)
+	return l.p.wait(e.key.kind, int64(e.count), e.last, now)
 }
 
 // Allow implements [Limiter]. An admitted attempt is charged at once.
@@ -364,7 +394,7 @@ func (l *memoryLimiter) Allow(_ context.Context, k ThrottleKey) (time.Duration, 
 // KnownWindow: its attempts escape the username's ceiling and the address
 // limit.
 func (l *memoryLimiter) known(e *throttleEntry, now int64) bool {
-	return e != nil && e.success != 0 && now-e.success <= int64(l.p.KnownWindow)
+	return e != nil && l.p.known(e.success, now)
 }
 
 // charge counts an attempt against e, the entry for key, creating it if
@@ -407,16 +437,14 @@ func (l *memoryLimiter) Failure(_ context.Context, k ThrottleKey) {
 	if pair == nil {
 		return
 	}
-	for _, f := range pair.failed {
-		if f.digest == k.Secret && now-f.at <= int64(l.p.RepeatWindow) {
-			// Allow charged the username only if the pair was not known.
-			if !l.known(pair, now) {
-				l.refund(nk, now)
-			}
-			l.refund(ak, now)
-			l.refund(pk, now)
-			return
+	if l.p.repeats(pair.failed, k.Secret, now) {
+		// Allow charged the username only if the pair was not known.
+		if !l.known(pair, now) {
+			l.refund(nk, now)
 		}
+		l.refund(ak, now)
+		l.refund(pk, now)
+		return
 	}
 	pair.failed[pair.nextFailed] = failedSecret{digest: k.Secret, at: now}
 	pair.nextFailed = (pair.nextFailed + 1) % repeatSlots

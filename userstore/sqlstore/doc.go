@@ -51,6 +51,40 @@
 // PostgreSQL cannot store it. On PostgreSQL, IDs and username keys use the
 // "C" collation, so that they compare and sort byte by byte.
 //
+// # Throttle
+//
+// Store implements oauth2pw.ThrottleStore (ThrottleRecords, ChargeThrottle,
+// RefundThrottle, ThrottleSuccess, SwapThrottleMemo), so that every
+// instance of a service on one database counts failed logins and failed
+// client authentications together: set it as the token endpoint's
+// Config.ThrottleStore. The records live in authkit_throttle, one row per
+// record, keyed by the opaque 32-byte digest the limiter derives (a
+// username, client or address never appears in clear): the attempt count,
+// the last charge and the one before it, the last success, the hold count
+// and held mark, the limiter's memo (keyed digests of recently failed
+// secrets, at most 96 bytes) and the expiry. Its times are Unix
+// nanoseconds, so that the limiter's delays compare exactly.
+//
+// A charge is one INSERT … ON CONFLICT (key) DO UPDATE … RETURNING over
+// the attempt's rows, on both databases (SQLite 3.35 or later), written in
+// the order of their keys: concurrent charges from any number of
+// instances never lose a count, and on PostgreSQL never deadlock each
+// other. Refunds and successes are single statements too, and the memo
+// changes only by compare-and-swap.
+//
+// The table stays bounded without a goroutine. A row past its expiry
+// reads as absent, and one charge in eight deletes up to 64 expired rows,
+// so expired rows go faster than charges add them. One charge in 256
+// counts the rows and, above 1,000,000 (some 250 MB with the indexes),
+// deletes the excess and a little more: first the rows not held, then the
+// held ones (records past their limit, and pairs that logged in), each
+// soonest to expire first, so that a flood of new usernames and addresses
+// cannot push out the records that delay an attacker. Between counts the
+// table may pass the cap by a few hundred rows per instance.
+//
+// A database error reaches the limiter as an error, and the token
+// endpoint answers 503 temporarily_unavailable: it fails closed.
+//
 // # SQLite
 //
 // Open the database with the DSN that [SQLiteDSN] returns. It sets, on
