@@ -35,8 +35,9 @@ const (
 	// §3.5).
 	CodeSlowDown = "slow_down"
 	// CodeTemporarilyUnavailable: no hashing slot came free within
-	// [Config.HashWait], or the request's context ended before the login
-	// was attempted; the answer is 503 with a Retry-After header and
+	// [Config.HashWait], the [Config.ThrottleStore] failed while checking
+	// the attempt, or the request's context ended before the login was
+	// attempted; the answer is 503 with a Retry-After header and
 	// nothing is counted against the user. The code is the one RFC 6749
 	// §4.1.2.1 defines for the authorization endpoint.
 	CodeTemporarilyUnavailable = "temporarily_unavailable"
