@@ -32,6 +32,7 @@ type options struct {
 	cacheTTL time.Duration
 	cacheMax int
 	log      *slog.Logger
+	deny     Denylist
 }
 
 // WithLogger makes the middleware tell the operator why it refused a
@@ -169,7 +170,10 @@ func WithUserCache(ttl time.Duration, size int) Option {
 //   - with [WithUsers], a user that is gone or disabled, or a token issued
 //     before the user's TokensValidAfter: 401 [CodeInvalidToken], "The
 //     access token is no longer valid"; a store failure: 503
-//     [CodeTemporarilyUnavailable].
+//     [CodeTemporarilyUnavailable];
+//   - with [WithDenylist], a token whose "jti" is denied: 401
+//     [CodeInvalidToken], "The access token is no longer valid"; a
+//     denylist failure: 503 [CodeTemporarilyUnavailable].
 //
 // [WithLogger] tells the operator the reason of each refusal. A nil v
 // refuses every token.
@@ -198,6 +202,7 @@ type authenticator struct {
 	query    bool
 	users    *userLoader  // nil: no user loading
 	log      *slog.Logger // nil: no logging
+	deny     Denylist     // nil: no denylist
 }
 
 func newAuthenticator(v Verifier, optional bool, opts []Option) *authenticator {
@@ -218,6 +223,7 @@ func newAuthenticator(v Verifier, optional bool, opts []Option) *authenticator {
 		cookie:   o.cookie,
 		query:    o.query,
 		log:      o.log,
+		deny:     o.deny,
 	}
 	if a.onError == nil {
 		a.onError = a.writeChallenge
@@ -333,6 +339,14 @@ func (a *authenticator) authenticate(ctx context.Context, raw string) (*Claims, 
 	}
 	if claims == nil || claims.Subject == "" {
 		return nil, nil, &refusal{c: invalidToken(descInvalidToken), cause: errNoVerifiedSubject}
+	}
+	if a.deny != nil {
+		switch denied, err := a.deny.Denied(ctx, claims.ID); {
+		case err != nil:
+			return nil, nil, &refusal{unavailable(), fmt.Errorf("denylist: %w", err), claims.Subject}
+		case denied:
+			return nil, nil, &refusal{invalidToken(descRevokedToken), errTokenDenied, claims.Subject}
+		}
 	}
 	if a.users == nil {
 		return claims, nil, nil

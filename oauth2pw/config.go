@@ -128,13 +128,30 @@ type Config struct {
 	// Empty means "token". It must not contain '"' or '\'.
 	Realm string
 
-	// Throttle tunes the in-memory limiter used when Limiter is nil. Its
-	// zero value gives the defaults documented on [ThrottlePolicy].
+	// Throttle tunes the limiter used when Limiter is nil: the in-memory
+	// one, or the one on ThrottleStore. Its zero value gives the defaults
+	// documented on [ThrottlePolicy].
 	Throttle ThrottlePolicy
 	// Limiter counts failed logins and failed client authentications and
-	// decides when to answer 429. Nil means an in-memory limiter
-	// configured by Throttle, local to this Handler.
+	// decides when to answer 429. Nil means the limiter on ThrottleStore
+	// if that is set, and otherwise an in-memory limiter configured by
+	// Throttle, local to this Handler. Limiter, ThrottleStore and
+	// InsecureNoThrottle exclude each other: NewHandler refuses a config
+	// with more than one of them.
 	Limiter Limiter
+	// ThrottleStore, if not nil, keeps the limiter's records in a store
+	// that every Handler given the same store shares: failures counted by
+	// one instance of a service delay attempts on all of them. The
+	// limiter follows Throttle, which all those Handlers should share,
+	// except for MaxEntries: the store bounds its records itself. A
+	// failed password is recognised as a repeat only by the Handler that
+	// saw it first, as each Handler keys its own digests (see
+	// [ThrottleKey.Secret]); across Handlers it counts again. If the
+	// store fails while checking an attempt, the endpoint answers 503
+	// temporarily_unavailable with Retry-After: 1 and does not check the
+	// password; a store failure while recording the outcome is logged at
+	// level Error. Nil means no shared store.
+	ThrottleStore ThrottleStore
 	// InsecureNoThrottle turns throttling off, leaving the endpoint open to
 	// password guessing at the speed of the hasher. Only for tests and
 	// set-ups that throttle in front of the handler.
@@ -167,9 +184,13 @@ type Config struct {
 	// a password into the username field, so keep these logs as private
 	// as other credentials-adjacent data. Nil means no logging.
 	Logger *slog.Logger
+	// Refresh turns refresh tokens on and tunes them; its zero value
+	// leaves them off. See [RefreshConfig].
+	Refresh RefreshConfig
+
 	// Now returns the current time for the in-memory limiter's delays and
-	// windows. Nil means time.Now. The times in tokens are the issuer's
-	// (see Tokens).
+	// windows and for the lifetimes of refresh tokens. Nil means
+	// time.Now. The times in access tokens are the issuer's (see Tokens).
 	Now func() time.Time
 }
 
@@ -267,8 +288,13 @@ func (c Config) validate() (Config, error) {
 	} else if !isVisibleASCIIOrSpace(c.Realm) || strings.ContainsAny(c.Realm, `"\`) {
 		errs = append(errs, errors.New("Realm contains a quote, a backslash or a control character"))
 	}
-	if c.Limiter != nil && c.InsecureNoThrottle {
+	switch {
+	case c.Limiter != nil && c.InsecureNoThrottle:
 		errs = append(errs, errors.New("both Limiter and InsecureNoThrottle are set"))
+	case c.Limiter != nil && c.ThrottleStore != nil:
+		errs = append(errs, errors.New("both Limiter and ThrottleStore are set"))
+	case c.ThrottleStore != nil && c.InsecureNoThrottle:
+		errs = append(errs, errors.New("both ThrottleStore and InsecureNoThrottle are set"))
 	}
 	if c.Limiter == nil && !c.InsecureNoThrottle {
 		if err := c.Throttle.validate(); err != nil {
@@ -282,6 +308,10 @@ func (c Config) validate() (Config, error) {
 		case p.Bits() == 0:
 			errs = append(errs, fmt.Errorf("TrustedProxies[%d] %v trusts every address", i, p))
 		}
+	}
+	var err error
+	if c.Refresh, err = c.Refresh.validate(); err != nil {
+		errs = append(errs, err)
 	}
 	if c.Logger == nil {
 		c.Logger = slog.New(slog.DiscardHandler)

@@ -38,6 +38,7 @@ type Handler struct {
 	maxPw     int
 	slots     chan struct{} // hashing slots, MaxConcurrentHashes of them
 	secrets   secretDigester
+	refresh   *refresher // nil when refresh tokens are off
 }
 
 var _ http.Handler = (*Handler)(nil)
@@ -79,11 +80,16 @@ func NewHandler(cfg Config) (*Handler, error) {
 		secrets:   newSecretDigester(),
 	}
 	h.cfg.Clients = nil // kept as digests in h.clients only
+	if cfg.Refresh.Store != nil {
+		h.refresh = &refresher{cfg: cfg.Refresh, store: cfg.Refresh.Store, now: cfg.Now, log: cfg.Logger}
+	}
 	h.ctxHasher, _ = cfg.Hasher.(userstore.ContextHasher)
 	switch {
 	case cfg.InsecureNoThrottle:
 	case cfg.Limiter != nil:
 		h.limiter = cfg.Limiter
+	case cfg.ThrottleStore != nil:
+		h.limiter = newSharedLimiter(cfg.Throttle, cfg.ThrottleStore, cfg.Now, cfg.Logger)
 	default:
 		h.limiter = newMemoryLimiter(cfg.Throttle, cfg.Now)
 	}
@@ -92,10 +98,11 @@ func NewHandler(cfg Config) (*Handler, error) {
 
 // tokenResponse is the RFC 6749 §5.1 success body.
 type tokenResponse struct {
-	AccessToken string `json:"access_token"`
-	TokenType   string `json:"token_type"`
-	ExpiresIn   int64  `json:"expires_in"`
-	Scope       string `json:"scope,omitempty"`
+	AccessToken  string `json:"access_token"`
+	TokenType    string `json:"token_type"`
+	ExpiresIn    int64  `json:"expires_in"`
+	RefreshToken string `json:"refresh_token,omitempty"`
+	Scope        string `json:"scope,omitempty"`
 }
 
 // ServeHTTP answers an access token request. The request must be a POST
@@ -106,6 +113,10 @@ type tokenResponse struct {
 // refused with invalid_request, even beside a valid body: RFC 6749 §3.2
 // puts them in the body, and in a URL they have already reached access
 // logs. Other query parameters are ignored.
+//
+// With [Config.Refresh] on, the refresh_token grant (RFC 6749 §6) is
+// answered too, and both grants' success bodies carry "refresh_token";
+// see [RefreshConfig].
 //
 // The success body is {"access_token", "token_type": "Bearer",
 // "expires_in", "scope"}, with "expires_in" the issued token's "exp" less
@@ -210,6 +221,7 @@ type tokenRequest struct {
 	username, password string
 	scope              []string // requested, distinct, in order
 	creds              clientCreds
+	refreshToken       string // set for the refresh_token grant only
 }
 
 // token runs the checks of an access token request in order and returns
@@ -220,7 +232,7 @@ type tokenRequest struct {
 // the login throttle and the login itself.
 func (h *Handler) token(w http.ResponseWriter, r *http.Request) (*tokenResponse, *tokenError) {
 	ctx := r.Context()
-	req, e := parseRequest(w, r, h.cfg.MaxBodyBytes)
+	req, e := parseRequest(w, r, h.cfg.MaxBodyBytes, h.refresh != nil)
 	if e == nil && ctx.Err() != nil {
 		e = unavailable()
 	}
@@ -239,6 +251,9 @@ func (h *Handler) token(w http.ResponseWriter, r *http.Request) (*tokenResponse,
 	if e != nil {
 		return nil, e
 	}
+	if req.refreshToken != "" {
+		return h.refreshGrant(ctx, req, cl, ip)
+	}
 
 	key := ThrottleKey{Username: username, IP: ip}
 	if n, err := userstore.NormalizeUsername(username); err == nil {
@@ -255,7 +270,12 @@ func (h *Handler) token(w http.ResponseWriter, r *http.Request) (*tokenResponse,
 	}
 	if h.limiter != nil {
 		key.Secret = h.secrets.sum(password)
-		if wait, ok := h.limiter.Allow(ctx, key); !ok {
+		wait, ok, err := h.allow(ctx, key)
+		if err != nil {
+			h.cfg.Logger.LogAttrs(ctx, slog.LevelError, "oauth2pw: throttle store failed", append(attrs, slog.Any("error", err))...)
+			return nil, unavailable()
+		}
+		if !ok {
 			h.cfg.Logger.LogAttrs(ctx, slog.LevelWarn, "oauth2pw: login throttled",
 				append(attrs, slog.Duration("retry_after", wait))...)
 			return nil, throttled(descThrottled, wait)
@@ -275,8 +295,9 @@ func (h *Handler) token(w http.ResponseWriter, r *http.Request) (*tokenResponse,
 // parseRequest checks the shape of r (method, query string, content type,
 // body size, repeated and missing parameters, characters, scope syntax,
 // client credential form) and returns its parameters, reading at most
-// limit bytes of body.
-func parseRequest(w http.ResponseWriter, r *http.Request, limit int64) (tokenRequest, *tokenError) {
+// limit bytes of body. The refresh_token grant is supported if refresh is
+// set.
+func parseRequest(w http.ResponseWriter, r *http.Request, limit int64, refresh bool) (tokenRequest, *tokenError) {
 	if r.Method != http.MethodPost {
 		return tokenRequest{}, newTokenError(http.StatusMethodNotAllowed, CodeInvalidRequest, descMethod)
 	}
@@ -295,10 +316,18 @@ func parseRequest(w http.ResponseWriter, r *http.Request, limit int64) (tokenReq
 			return tokenRequest{}, badRequest(descRepeatedParam)
 		}
 	}
-	switch form.Get("grant_type") {
-	case "password":
-	case "":
+	switch grant := form.Get("grant_type"); {
+	case grant == "password":
+	case grant == "":
 		return tokenRequest{}, badRequest(descMissingGrant)
+	case grant == "refresh_token" && refresh:
+		var req tokenRequest
+		if e := readRefreshRequest(r, form, &req); e != nil {
+			return tokenRequest{}, e
+		}
+		return req, nil
+	case refresh:
+		return tokenRequest{}, newTokenError(http.StatusBadRequest, CodeUnsupportedGrantType, descUnsupportedRefresh)
 	default:
 		return tokenRequest{}, newTokenError(http.StatusBadRequest, CodeUnsupportedGrantType, descUnsupported)
 	}
@@ -344,7 +373,13 @@ func (h *Handler) authenticateClient(ctx context.Context, cr clientCreds, ip net
 	key := ThrottleKey{ClientID: cr.id, IP: ip}
 	if h.limiter != nil {
 		key.Secret = h.secrets.sum(cr.secret)
-		if wait, ok := h.limiter.Allow(ctx, key); !ok {
+		wait, ok, err := h.allow(ctx, key)
+		if err != nil {
+			h.cfg.Logger.LogAttrs(ctx, slog.LevelError, "oauth2pw: throttle store failed",
+				slog.String("ip", addrString(ip)), slog.Any("error", err))
+			return nil, unavailable()
+		}
+		if !ok {
 			h.cfg.Logger.LogAttrs(ctx, slog.LevelWarn, "oauth2pw: client authentication throttled",
 				slog.String("ip", addrString(ip)), slog.Duration("retry_after", wait))
 			return nil, throttled(descClientThrottled, wait)
@@ -467,9 +502,17 @@ func (h *Handler) login(ctx context.Context, username, password string, cl *clie
 			return nil, u, e
 		}
 	}
+	var sess *newSession
+	if h.refresh != nil {
+		sess = prepareSession()
+		setSessionClaim(&claims, sess.id)
+	}
 	tok, err := h.cfg.Tokens.Issue(ctx, claims)
 	if c := &tok.Claims; err == nil && (c.IssuedAt.IsZero() || !c.ExpiresAt.After(c.IssuedAt)) {
 		err = errors.New("the issuer returned a token without iat, or with no exp after it")
+	}
+	if err == nil && sess != nil {
+		err = h.refresh.start(ctx, sess, u.ID, cl.id, tok.Claims.Scope)
 	}
 	if err != nil {
 		e := serverError(fmt.Errorf("issuing token: %w", err))
@@ -481,12 +524,16 @@ func (h *Handler) login(ctx context.Context, username, password string, cl *clie
 	scope := strings.Join(tok.Claims.Scope, " ")
 	log.LogAttrs(ctx, slog.LevelInfo, "oauth2pw: login succeeded",
 		append(attrs, slog.String("scope", scope), slog.Any("token", tok))...)
-	return &tokenResponse{
+	resp := &tokenResponse{
 		AccessToken: tok.Raw,
 		TokenType:   "Bearer",
 		ExpiresIn:   int64(tok.Claims.ExpiresAt.Sub(tok.Claims.IssuedAt) / time.Second),
 		Scope:       scope,
-	}, u, nil
+	}
+	if sess != nil {
+		resp.RefreshToken = sess.raw
+	}
+	return resp, u, nil
 }
 
 // registeredClaims are the claim names that [jwtauth.Claims] has fields
