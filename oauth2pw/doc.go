@@ -17,8 +17,9 @@
 // path on any router. It accepts only POST requests with an
 // application/x-www-form-urlencoded body of at most 4 KiB (configurable),
 // read through [http.MaxBytesReader] before any parsing. It reads
-// grant_type (which must be "password"), username, password, and the
-// optional scope, client_id and client_secret; each may appear at most once
+// grant_type ("password", or "refresh_token" when [Config.Refresh] is
+// on), username and password (or refresh_token), and the optional scope,
+// client_id and client_secret; each may appear at most once
 // (RFC 6749 §3.2) and other parameters are ignored. A token request
 // parameter in the URL's query string (those, and refresh_token) is
 // refused even beside a valid body: in a URL it has already reached access
@@ -37,24 +38,27 @@
 // descriptions from a fixed vocabulary that never echoes the request:
 //
 //	wrong password, unknown or disabled user   400 invalid_grant
+//	refresh token unknown, expired, spent,
+//	revoked or another client's                400 invalid_grant
 //	missing or repeated parameter, not a form  400 invalid_request
 //	parameter in the query string              400 invalid_request
 //	control character or bad UTF-8 in the
 //	username or password                       400 invalid_request
 //	two Authorization headers, or Basic
 //	beside client_id or client_secret          400 invalid_request
-//	grant_type other than "password"           400 unsupported_grant_type
+//	grant_type not supported                   400 unsupported_grant_type
 //	scope the user or client may not have      400 invalid_scope
 //	bad client credentials, credentials of no
 //	known client, a scheme other than Basic    401 invalid_client, WWW-Authenticate: Basic
 //	body over the size cap                     413 invalid_request
 //	method other than POST                     405 invalid_request, Allow: POST
-//	too many failed logins or client
-//	authentications                            429 slow_down, Retry-After
+//	too many failed logins, refreshes or
+//	client authentications                     429 slow_down, Retry-After
 //	store, hasher, issuer or Claims hook
 //	failure                                    500 server_error
-//	no hashing slot within HashWait, or the
-//	request's context ended                    503 temporarily_unavailable, Retry-After
+//	no hashing slot within HashWait, the
+//	throttle store failed, or the request's
+//	context ended                              503 temporarily_unavailable, Retry-After
 //
 // Every answer, success or error, carries Cache-Control: no-store and
 // Pragma: no-cache.
@@ -124,6 +128,29 @@
 // The hook cannot change the claims the endpoint or the issuer owns: a
 // hook that tries fails the login with 500 server_error, and the cause is
 // logged.
+//
+// # Sessions
+//
+// With [Config.Refresh] set, the password grant also returns an opaque
+// refresh_token ([RFC 6749] §6), and grant_type=refresh_token trades it for
+// a new access token and a new refresh token: each refresh token is good
+// for one use. The store keeps only a SHA-256 of each token, and the login
+// it belongs to as a family (user, client, scope, creation, last use,
+// absolute and idle expiry). A spent token presented again revokes the
+// whole family ([RFC 9700] §4.14.2), except within RefreshConfig's short
+// GraceWindow, where the retry of a refresh whose answer was lost gets the
+// same successor; concurrent refreshes with one token never fork the
+// family. Each refresh checks the user again: disabled, deleted, or
+// changed since the family began (a moved TokensValidAfter) means
+// invalid_grant. The scope of a refresh may only narrow.
+//
+// [Handler.RevocationHandler] is the RFC 7009 endpoint (a refresh token
+// revokes its family; an access token is denied until it expires, for
+// middlewares given [jwtauth.WithDenylist]); [Handler.IntrospectionHandler]
+// is the RFC 7662 endpoint for confidential clients;
+// [Handler.SignOutHandler] ends the caller's session or, with
+// everywhere=true, every session of the user; [Handler.MetadataHandler]
+// serves the RFC 8414 document.
 //
 // # Diagnostics
 //

@@ -22,9 +22,11 @@ const (
 	// is not HTTP Basic (401, with a Basic challenge).
 	CodeInvalidClient = "invalid_client"
 	// CodeInvalidGrant: the username or password is wrong, the user is
-	// unknown or disabled. The three cases are one answer.
+	// unknown or disabled, or the refresh token is unknown, expired,
+	// spent, revoked or another client's. Each group is one answer.
 	CodeInvalidGrant = "invalid_grant"
-	// CodeUnsupportedGrantType: grant_type is not "password".
+	// CodeUnsupportedGrantType: grant_type is not "password", nor
+	// "refresh_token" when [Config.Refresh] is on.
 	CodeUnsupportedGrantType = "unsupported_grant_type"
 	// CodeInvalidScope: the requested scope is malformed or more than the
 	// user or client may have.

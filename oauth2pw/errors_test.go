@@ -18,6 +18,9 @@ func TestDescriptionCharset(t *testing.T) {
 		descMultipleAuth, descInvalidClient, descInvalidGrant, descInvalidScope,
 		descThrottled, descServerError, descRepeatedAuthz, descQueryParams,
 		descBadChars, descClientThrottled, descBusy,
+		descRefreshInvalid, descMissingRefresh, descUnsupportedRefresh, descRefreshThrottled,
+		descPostOnly, descGetOnly, descMissingToken, descConfidential, descEverywhere,
+		descNoSession, descNoDenylist,
 	}
 	seen := map[string]bool{}
 	for _, d := range descs {
@@ -31,7 +34,7 @@ func TestDescriptionCharset(t *testing.T) {
 			}
 		}
 	}
-	codes := []string{CodeInvalidRequest, CodeInvalidClient, CodeInvalidGrant, CodeUnsupportedGrantType, CodeInvalidScope, CodeSlowDown, CodeServerError, CodeTemporarilyUnavailable}
+	codes := []string{CodeInvalidRequest, CodeInvalidClient, CodeInvalidGrant, CodeUnsupportedGrantType, CodeInvalidScope, CodeSlowDown, CodeServerError, CodeTemporarilyUnavailable, CodeUnsupportedTokenType}
 	for _, c := range codes {
 		for i := 0; i < len(c); i++ {
 			if b := c[i]; b < 0x20 || b > 0x7e || b == '"' || b == '\\' {
