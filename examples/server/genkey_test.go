@@ -16,7 +16,7 @@ func TestGenKey(t *testing.T) {
 	t.Parallel()
 	path := filepath.Join(t.TempDir(), "signing.pem")
 	var stdout, stderr bytes.Buffer
-	if err := run(t.Context(), []string{"-genkey", path}, &stdout, &stderr); err != nil {
+	if err := run(t.Context(), []string{"-genkey", path}, nil, &stdout, &stderr); err != nil {
 		t.Fatalf("server -genkey: %v\nstderr: %s", err, stderr.String())
 	}
 	info, err := os.Stat(path)
@@ -59,7 +59,7 @@ func TestGenKey(t *testing.T) {
 	}
 
 	// Running it again never overwrites the kept key.
-	err = run(t.Context(), []string{"-genkey", path}, &stdout, &stderr)
+	err = run(t.Context(), []string{"-genkey", path}, nil, &stdout, &stderr)
 	if !errors.Is(err, fs.ErrExist) {
 		t.Errorf("second server -genkey on the same path = %v, want an error wrapping fs.ErrExist", err)
 	}

@@ -1,10 +1,12 @@
 // Command server serves the documented authkit API: the OAuth 2.0 password
 // grant at POST /token, JWT-protected routes under /api/, the public keys at
-// /.well-known/jwks.json and an unauthenticated /healthz.
+// /.well-known/jwks.json and an unauthenticated /healthz. Its users live in
+// a database, SQLite by default, and subcommands manage them.
 //
 // Usage:
 //
 //	go run ./examples/server [flags]
+//	go run ./examples/server [-db DB] users add|passwd|disable|enable|list ...
 //
 // The routes are:
 //
@@ -16,24 +18,96 @@
 //	GET  /healthz                "ok", unauthenticated
 //
 // Every /api/ route needs an "Authorization: Bearer <token>" header and
-// loads the token's user from the store on each request, so a user who is
-// disabled, deleted, demoted or signed out everywhere loses access at
-// once. "role" and "your_role" are the user's first role, the fields of
-// the FastAPI original, so its clients work unchanged; "roles" lists them
-// all. Errors are JSON {"error", "error_description"} with the RFC 6749
-// and RFC 6750 codes.
+// loads the token's user from the database on each request, so a user who
+// is disabled, deleted, demoted or signed out everywhere loses access on
+// the next request. "role" and "your_role" are the user's first role, the
+// fields of the FastAPI original, so its clients work unchanged; "roles"
+// lists them all. Errors are JSON {"error", "error_description"} with the
+// RFC 6749 and RFC 6750 codes.
 //
-// The flags are:
+// # Databases
+//
+// -db names the database:
+//
+//   - a file path: SQLite (the default, authkit.db in the working
+//     directory). The file is created on first start, readable by its
+//     owner only, with its -wal and -shm files beside it. One machine;
+//     several server processes and the users subcommands may share the
+//     file.
+//   - a postgres:// or postgresql:// URL: PostgreSQL, for any number of
+//     instances on one database. Every instance must sign with the same
+//     key, so -key is required: the server does not keep keys in the
+//     database, where everyone who can read the users table could read
+//     the key that mints tokens for any of them. Write one with -genkey
+//     and give every instance a copy.
+//   - :memory: a throwaway store inside the process: users and tokens die
+//     with it.
+//
+// Each start applies the schema migrations the database lacks; instances
+// starting at the same moment wait for each other (PostgreSQL: an
+// advisory lock; SQLite: its write lock). The demo users are created only
+// in a database without any user.
+//
+// A user disabled, deleted, demoted or signed out everywhere through one
+// instance, or with the users subcommands, is refused by every instance
+// on its next request: each request reads the user from the database.
+// With -user-cache TTL an instance may reuse a user it read for up to TTL,
+// and the change then takes up to TTL to reach it. Logins (POST /token)
+// always read the database.
+//
+// Failed logins are throttled in the database too: failures counted by
+// one instance delay attempts on every instance sharing it, and survive
+// a restart. On SQLite the throttle's writes do not wait for the disk
+// (synchronous=NORMAL, on connections of their own), so a power cut may
+// forget the last few failures; the users' writes wait for it
+// (synchronous=FULL), so a change that returned survives one. The memory
+// store throttles in memory.
+//
+// # Signing keys
+//
+// -key always wins. Without it, a SQLite server makes an Ed25519 key on
+// first start and keeps it beside the database file, as DB.key.pem (for
+// the default, authkit.db.key.pem) with mode 0600, so tokens survive
+// restarts; it refuses to start if that file is readable or writable by
+// group or others. Keep the key file with the database and out of
+// version control: whoever has it can mint tokens for any user.
+//
+// # Managing users
+//
+// The users subcommands work on the same -db, while servers run on it or
+// not (server users -h for the details):
+//
+//	server users add EMAIL [-name NAME] [-role ROLE]...
+//	server users passwd EMAIL
+//	server users disable EMAIL
+//	server users enable EMAIL
+//	server users list
+//
+// add and passwd read the password from standard input: at a terminal,
+// twice and without echo (on Linux; elsewhere it shows as it is typed);
+// otherwise the first line, so that scripts can pipe it in, as with
+// docker login --password-stdin. The password must pass the default
+// [userstore.PasswordPolicy] (at least 15 characters) and differ from the
+// username. A password change and disabling a user end the user's
+// tokens. Bad input gets a message and exit status 1, and changes
+// nothing.
+//
+// # Flags
 //
 //	-addr address
 //		TCP address to listen on (default 127.0.0.1:8080).
+//	-db database
+//		A SQLite file path, a postgres:// URL or :memory: (default
+//		authkit.db); see Databases.
 //	-key path
 //		PEM PKCS#8 private key (Ed25519, ECDSA or RSA) or a JWK / JWK Set
 //		JSON file ("kty": "oct" for HMAC) that signs the access tokens.
 //		The first key of a JWK Set signs; the others only verify, which
 //		keeps the tokens of a previous key valid across a rotation.
-//		Without -key the server makes a fresh Ed25519 key, and its tokens
-//		die with the process.
+//		Without -key, see Signing keys; PostgreSQL requires it.
+//	-user-cache ttl
+//		How long the bearer middleware may reuse a user it looked up
+//		(default 0: every request reads the database).
 //	-issuer url
 //		The "iss" of the tokens (default http://127.0.0.1:8080).
 //	-audience list
@@ -46,23 +120,24 @@
 //	-genkey path
 //		Write a new Ed25519 signing key to path (PEM PKCS#8, mode 0600),
 //		print how to use it, and exit. An existing file is never
-//		overwritten. Serve with -key path, and tokens survive restarts.
+//		overwritten. Serve with -key path.
 //	-demo-users
-//		When the store is empty, create alice@example.com (admin) and
-//		bob@example.com (user) with well-known passwords (default true).
-//		Unless the flag is given explicitly, only when -addr is a loopback
-//		address (127.0.0.0/8, ::1 or localhost): a server reachable from
-//		other machines gets no demo users by default. The start-up log
-//		says which applies.
+//		When the database holds no user, create alice@example.com (admin)
+//		and bob@example.com (user) with well-known passwords (default
+//		true). Unless the flag is given explicitly, only when -addr is a
+//		loopback address (127.0.0.0/8, ::1 or localhost): a server
+//		reachable from other machines gets no demo users by default. The
+//		start-up log says which applies.
 //
-// On start-up the server prints its address, the demo users and a curl
-// command to try; it logs to standard error with log/slog. SIGINT or
-// SIGTERM shut it down gracefully: requests in flight get up to ten
-// seconds to finish.
+// On start-up the server prints its address, its database, the demo users
+// it created and a curl command to try; it logs to standard error with
+// log/slog. SIGINT or SIGTERM shut it down gracefully: requests in flight
+// get up to ten seconds to finish.
 //
-// The store lives in memory. The demo users' passwords are below the
-// password policy and published in this file: never run the demo users
-// anywhere but on your own machine.
+// The demo users' passwords are below the password policy and published
+// in this file: never run the demo users anywhere but on your own
+// machine, and remove them (server users disable) from a database you
+// keep.
 package main
 
 import (
@@ -98,7 +173,7 @@ const (
 
 func main() {
 	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
-	err := run(ctx, os.Args[1:], os.Stdout, os.Stderr)
+	err := run(ctx, os.Args[1:], os.Stdin, os.Stdout, os.Stderr)
 	stop()
 	switch {
 	case errors.Is(err, flag.ErrHelp):
@@ -110,14 +185,18 @@ func main() {
 }
 
 // run parses args, builds the app and serves it until ctx ends. It writes
-// the start-up banner to stdout and structured logs to stderr.
-func run(ctx context.Context, args []string, stdout, stderr io.Writer) error {
+// the start-up banner to stdout and structured logs to stderr. With the
+// users subcommand it manages users instead, reading passwords from stdin.
+func run(ctx context.Context, args []string, stdin io.Reader, stdout, stderr io.Writer) error {
 	cfg, err := parseFlags(args, stderr)
 	if err != nil {
 		return err
 	}
 	if cfg.genKey != "" {
 		return genKey(cfg.genKey, stdout)
+	}
+	if cfg.users != nil {
+		return runUsers(ctx, cfg, cfg.users, stdin, stdout, stderr)
 	}
 	cfg.logger = slog.New(slog.NewTextHandler(stderr, nil))
 	var reason string
@@ -134,12 +213,13 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 	if err != nil {
 		return err
 	}
+	defer a.Close()
 	var lc net.ListenConfig
 	ln, err := lc.Listen(ctx, "tcp", cfg.addr)
 	if err != nil {
 		return err
 	}
-	a.printBanner(stdout, ln.Addr().String())
+	a.printBanner(stdout, ln.Addr().String(), cfg.db)
 	return a.serve(ctx, ln)
 }
 
@@ -151,7 +231,9 @@ func parseFlags(args []string, output io.Writer) (appConfig, error) {
 	fs := flag.NewFlagSet("server", flag.ContinueOnError)
 	fs.SetOutput(output)
 	fs.StringVar(&cfg.addr, "addr", "127.0.0.1:8080", "TCP `address` to listen on")
-	fs.StringVar(&cfg.keyFile, "key", "", "`path` of the signing key: PEM PKCS#8 private key (Ed25519, ECDSA, RSA) or JWK / JWK Set JSON (kty oct for HMAC); empty: a fresh Ed25519 key whose tokens die with the process")
+	fs.StringVar(&cfg.db, "db", "authkit.db", "the `database`: a SQLite file path (created on first start), a postgres:// or postgresql:// URL (several instances; needs -key), or :memory: (a throwaway store)")
+	fs.StringVar(&cfg.keyFile, "key", "", "`path` of the signing key: PEM PKCS#8 private key (Ed25519, ECDSA, RSA) or JWK / JWK Set JSON (kty oct for HMAC); empty: with SQLite, an Ed25519 key generated on first start and kept beside the database as DB.key.pem (mode 0600); with :memory:, a fresh key whose tokens die with the process; PostgreSQL requires -key")
+	fs.DurationVar(&cfg.userCache, "user-cache", 0, "how long a request may reuse the user another request looked up (0: every request reads the database, so a disabled user is refused at once on every instance; otherwise within this `ttl`)")
 	fs.StringVar(&cfg.genKey, "genkey", "", "write a new Ed25519 signing key to `path` (mode 0600), print how to use it, and exit")
 	fs.StringVar(&cfg.issuer, "issuer", "http://127.0.0.1:8080", "the tokens' \"iss\" `url`")
 	fs.StringVar(&audience, "audience", "http://127.0.0.1:8080/api", "the tokens' \"aud\": comma-separated `list`")
@@ -159,13 +241,16 @@ func parseFlags(args []string, output io.Writer) (appConfig, error) {
 	fs.BoolVar(&cfg.throttle, "throttle", true, "throttle failed logins")
 	fs.BoolVar(&cfg.demoUsers, "demo-users", true, "when the store is empty, create alice@example.com (admin) and bob@example.com (user) with passwords below the password policy; unless given explicitly, only on a loopback -addr")
 	fs.Usage = func() {
-		fmt.Fprintf(fs.Output(), "Usage: server [flags]\n\nServes the authkit example API.\n\nFlags:\n")
+		fmt.Fprintf(fs.Output(), "Usage: server [flags]\n       server [-db DB] users add|passwd|disable|enable|list ... (server users -h)\n\nServes the authkit example API.\n\nFlags:\n")
 		fs.PrintDefaults()
 	}
 	if err := fs.Parse(args); err != nil {
 		return appConfig{}, err
 	}
-	if fs.NArg() > 0 {
+	switch {
+	case fs.Arg(0) == "users":
+		cfg.users = append([]string{}, fs.Args()[1:]...)
+	case fs.NArg() > 0:
 		return appConfig{}, fmt.Errorf("unexpected argument %q", fs.Arg(0))
 	}
 	fs.Visit(func(f *flag.Flag) {
@@ -175,6 +260,16 @@ func parseFlags(args []string, output io.Writer) (appConfig, error) {
 	})
 	if _, _, err := net.SplitHostPort(cfg.addr); err != nil {
 		return appConfig{}, fmt.Errorf("-addr: %w", err)
+	}
+	if cfg.userCache < 0 {
+		return appConfig{}, fmt.Errorf("-user-cache: %v is negative", cfg.userCache)
+	}
+	kind, err := parseDB(cfg.db)
+	if err != nil {
+		return appConfig{}, err
+	}
+	if kind == dbPostgres && cfg.keyFile == "" && cfg.users == nil && cfg.genKey == "" {
+		return appConfig{}, errKeyRequired
 	}
 	if cfg.ttl <= 0 {
 		return appConfig{}, fmt.Errorf("-ttl: %v is not positive", cfg.ttl)
@@ -307,9 +402,17 @@ func (a *app) serve(ctx context.Context, ln net.Listener) error {
 
 // printBanner tells a human where the server listens, who can log in and
 // how to try it.
-func (a *app) printBanner(w io.Writer, addr string) {
+func (a *app) printBanner(w io.Writer, addr, db string) {
 	base := "http://" + addr
 	fmt.Fprintf(w, "authkit example server on %s\n", base)
+	if a.db != nil {
+		switch a.db.kind {
+		case dbMemory:
+			fmt.Fprintf(w, "Users in memory: they and their tokens die with the process.\n")
+		default:
+			fmt.Fprintf(w, "Users in %s; manage them with: server -db %s users add|passwd|disable|enable|list\n", a.db.describe(db), bannerDB(a.db, db))
+		}
+	}
 	if len(a.demo) > 0 {
 		fmt.Fprintf(w, "\nDemo users (passwords below the password policy; never use them in production):\n")
 		for _, d := range a.demo {
@@ -321,4 +424,13 @@ func (a *app) printBanner(w io.Writer, addr string) {
 		fmt.Fprintf(w, "  curl -s %s/api/me -H \"Authorization: Bearer $TOKEN\"\n", base)
 	}
 	fmt.Fprintln(w)
+}
+
+// bannerDB is the -db value as the banner shows it: a PostgreSQL URL, which
+// may hold a password, is elided.
+func bannerDB(d *database, db string) string {
+	if d.kind == dbPostgres {
+		return "postgres://…"
+	}
+	return db
 }

@@ -28,6 +28,7 @@ func TestParseFlags(t *testing.T) {
 		ttl:       30 * time.Minute,
 		throttle:  true,
 		demoUsers: true,
+		db:        "authkit.db",
 	}
 	with := func(f func(c *appConfig)) appConfig {
 		c := defaults
@@ -52,6 +53,18 @@ func TestParseFlags(t *testing.T) {
 		{"no demo users", []string{"-demo-users=false"}, with(func(c *appConfig) { c.demoUsers, c.demoUsersSet = false, true })},
 		{"demo users given", []string{"-demo-users"}, with(func(c *appConfig) { c.demoUsersSet = true })},
 		{"demo users given true", []string{"-demo-users=true"}, with(func(c *appConfig) { c.demoUsersSet = true })},
+		{"sqlite file", []string{"-db", "/var/lib/authkit/users.db"}, with(func(c *appConfig) { c.db = "/var/lib/authkit/users.db" })},
+		{"postgres", []string{"-db", "postgres://u@db.internal/authkit", "-key", "k.pem"}, with(func(c *appConfig) { c.db, c.keyFile = "postgres://u@db.internal/authkit", "k.pem" })},
+		{"postgresql", []string{"-db", "postgresql://u@db.internal/authkit", "-key", "k.pem"}, with(func(c *appConfig) { c.db, c.keyFile = "postgresql://u@db.internal/authkit", "k.pem" })},
+		{"postgres users without key", []string{"-db", "postgres://u@db.internal/authkit", "users", "list"}, with(func(c *appConfig) {
+			c.db, c.users = "postgres://u@db.internal/authkit", []string{"list"}
+		})},
+		{"memory", []string{"-db", ":memory:"}, with(func(c *appConfig) { c.db = ":memory:" })},
+		{"user cache", []string{"-user-cache", "2s"}, with(func(c *appConfig) { c.userCache = 2 * time.Second })},
+		{"users subcommand", []string{"-db", "x.db", "users", "add", "carol@example.com", "-role", "admin"}, with(func(c *appConfig) {
+			c.db = "x.db"
+			c.users = []string{"add", "carol@example.com", "-role", "admin"}
+		})},
 	}
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {
@@ -62,7 +75,8 @@ func TestParseFlags(t *testing.T) {
 			}
 			if got.addr != tc.want.addr || got.keyFile != tc.want.keyFile || got.issuer != tc.want.issuer ||
 				!slices.Equal(got.audience, tc.want.audience) || got.ttl != tc.want.ttl ||
-				got.throttle != tc.want.throttle || got.demoUsers != tc.want.demoUsers || got.demoUsersSet != tc.want.demoUsersSet {
+				got.throttle != tc.want.throttle || got.demoUsers != tc.want.demoUsers || got.demoUsersSet != tc.want.demoUsersSet ||
+				got.db != tc.want.db || got.userCache != tc.want.userCache || !slices.Equal(got.users, tc.want.users) {
 				t.Errorf("parseFlags(%q) = %+v, want %+v", tc.args, got, tc.want)
 			}
 		})
@@ -86,6 +100,10 @@ func TestParseFlagsErrors(t *testing.T) {
 		{"issuer relative", []string{"-issuer", "auth.example.com"}, "-issuer"},
 		{"audience empty", []string{"-audience", " , "}, "-audience"},
 		{"throttle not a bool", []string{"-throttle=maybe"}, "invalid boolean value"},
+		{"db empty", []string{"-db", ""}, "-db"},
+		{"db of another kind", []string{"-db", "mysql://u@db/authkit"}, `"mysql" URLs are not supported`},
+		{"user cache negative", []string{"-user-cache", "-1s"}, "-user-cache"},
+		{"postgres without key", []string{"-db", "postgres://u@db.internal/authkit"}, "-key: required with a PostgreSQL -db"},
 	}
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {
@@ -109,7 +127,7 @@ func TestParseFlagsHelp(t *testing.T) {
 	if !errors.Is(err, flag.ErrHelp) {
 		t.Fatalf("parseFlags(-h) = %v, want flag.ErrHelp", err)
 	}
-	for _, name := range []string{"-addr", "-key", "-issuer", "-audience", "-ttl", "-throttle", "-demo-users", "(default 30m0s)", "(default true)", `(default "127.0.0.1:8080")`} {
+	for _, name := range []string{"-addr", "-db", `(default "authkit.db")`, "PostgreSQL requires -key", "DB.key.pem", "-user-cache", "users add", "-key", "-issuer", "-audience", "-ttl", "-throttle", "-demo-users", "(default 30m0s)", "(default true)", `(default "127.0.0.1:8080")`} {
 		if !strings.Contains(out.String(), name) {
 			t.Errorf("-h output lacks %q:\n%s", name, out.String())
 		}
@@ -142,7 +160,7 @@ func TestRun(t *testing.T) {
 	defer cancel()
 	var stdout, stderr syncBuffer
 	done := make(chan error, 1)
-	go func() { done <- run(ctx, []string{"-addr", "127.0.0.1:0"}, &stdout, &stderr) }()
+	go func() { done <- run(ctx, []string{"-addr", "127.0.0.1:0", "-db", memoryDB}, nil, &stdout, &stderr) }()
 
 	addrRE := regexp.MustCompile(`on http://(127\.0\.0\.1:\d+)`)
 	var addr string
@@ -263,46 +281,70 @@ func TestDemoUsersDecision(t *testing.T) {
 // would and returns what it wrote.
 func startRun(t *testing.T, args ...string) (port string, stop func() (stdout, stderr string)) {
 	t.Helper()
-	ctx, cancel := context.WithCancel(t.Context())
-	var stdout, stderr syncBuffer
-	done := make(chan error, 1)
-	go func() { done <- run(ctx, args, &stdout, &stderr) }()
-	stopped := false
-	stop = func() (string, string) {
-		t.Helper()
-		if !stopped {
-			stopped = true
-			cancel()
-			select {
-			case err := <-done:
-				if err != nil {
-					t.Errorf("run(%q) after cancel = %v, want nil", args, err)
-				}
-			case <-time.After(15 * time.Second):
-				t.Fatalf("run(%q) did not return after its context ended", args)
-			}
-		}
-		return stdout.String(), stderr.String()
-	}
-	t.Cleanup(func() { stop() })
+	r := launchRun(t, args...)
+	return r.wait(t), r.stop
+}
 
+// running is the real command running in a goroutine.
+type running struct {
+	t              *testing.T
+	args           []string
+	cancel         context.CancelFunc
+	stdout, stderr syncBuffer
+	done           chan error
+	stopped        bool
+}
+
+// launchRun starts the real command with args without waiting for it.
+// It is stopped at the end of the test.
+func launchRun(t *testing.T, args ...string) *running {
+	t.Helper()
+	ctx, cancel := context.WithCancel(t.Context())
+	r := &running{t: t, args: args, cancel: cancel, done: make(chan error, 1)}
+	go func() { r.done <- run(ctx, args, nil, &r.stdout, &r.stderr) }()
+	t.Cleanup(func() { r.stop() })
+	return r
+}
+
+// stop stops the command as a signal would and returns what it wrote.
+func (r *running) stop() (stdout, stderr string) {
+	t := r.t
+	t.Helper()
+	if !r.stopped {
+		r.stopped = true
+		r.cancel()
+		select {
+		case err := <-r.done:
+			if err != nil {
+				t.Errorf("run(%q) after cancel = %v, want nil", r.args, err)
+			}
+		case <-time.After(15 * time.Second):
+			t.Fatalf("run(%q) did not return after its context ended", r.args)
+		}
+	}
+	return r.stdout.String(), r.stderr.String()
+}
+
+// wait waits for the banner and returns the port the command listens on.
+func (r *running) wait(t *testing.T) string {
+	t.Helper()
 	addrRE := regexp.MustCompile(`server on http://(\S+)`)
 	for deadline := time.Now().Add(20 * time.Second); ; {
-		if m := addrRE.FindStringSubmatch(stdout.String()); m != nil {
+		if m := addrRE.FindStringSubmatch(r.stdout.String()); m != nil {
 			_, port, err := net.SplitHostPort(m[1])
 			if err != nil {
 				t.Fatalf("banner address %q: %v", m[1], err)
 			}
-			return port, stop
+			return port
 		}
 		select {
-		case err := <-done:
-			stopped = true
-			t.Fatalf("run(%q) returned before serving: %v\nstderr:\n%s", args, err, stderr.String())
+		case err := <-r.done:
+			r.stopped = true
+			t.Fatalf("run(%q) returned before serving: %v\nstderr:\n%s", r.args, err, r.stderr.String())
 		case <-time.After(10 * time.Millisecond):
 		}
 		if time.Now().After(deadline) {
-			t.Fatalf("run(%q): no listen address in the banner:\n%s", args, stdout.String())
+			t.Fatalf("run(%q): no listen address in the banner:\n%s", r.args, r.stdout.String())
 		}
 	}
 }
@@ -318,11 +360,11 @@ func TestRunDemoUsersNotLoopback(t *testing.T) {
 		seeded  bool
 		wantLog string
 	}{
-		{"default", []string{"-addr", "0.0.0.0:0"}, false,
+		{"default", []string{"-addr", "0.0.0.0:0", "-db", memoryDB}, false,
 			`level=WARN msg="demo users disabled" reason="` + demoReasonNotLoopback + `" addr=0.0.0.0:0`},
-		{"-demo-users=true", []string{"-addr", "0.0.0.0:0", "-demo-users=true"}, true,
+		{"-demo-users=true", []string{"-addr", "0.0.0.0:0", "-db", memoryDB, "-demo-users=true"}, true,
 			`level=INFO msg="demo users enabled" reason="` + demoReasonFlagOn + `" addr=0.0.0.0:0`},
-		{"loopback, -demo-users=false", []string{"-addr", "127.0.0.1:0", "-demo-users=false"}, false,
+		{"loopback, -demo-users=false", []string{"-addr", "127.0.0.1:0", "-db", memoryDB, "-demo-users=false"}, false,
 			`level=INFO msg="demo users disabled" reason="` + demoReasonFlagOff + `" addr=127.0.0.1:0`},
 	}
 	for _, tc := range tests {
@@ -369,22 +411,22 @@ func TestRunErrors(t *testing.T) {
 		want string
 	}{
 		{"bad flag", []string{"-ttl", "0s"}, "-ttl"},
-		{"ttl over the issuer's bound", []string{"-ttl", "25h", "-demo-users=false"}, "-ttl"},
-		{"missing key file", []string{"-key", t.TempDir() + "/absent.pem"}, "-key"},
-		{"address in use", []string{"-addr", busy.Addr().String(), "-demo-users=false"}, "address already in use"},
+		{"ttl over the issuer's bound", []string{"-ttl", "25h", "-db", memoryDB, "-demo-users=false"}, "-ttl"},
+		{"missing key file", []string{"-key", t.TempDir() + "/absent.pem", "-db", memoryDB}, "-key"},
+		{"address in use", []string{"-addr", busy.Addr().String(), "-db", memoryDB, "-demo-users=false"}, "address already in use"},
 	}
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {
 			t.Parallel()
 			ctx, cancel := context.WithTimeout(t.Context(), 30*time.Second)
 			defer cancel()
-			err := run(ctx, tc.args, io.Discard, io.Discard)
+			err := run(ctx, tc.args, nil, io.Discard, io.Discard)
 			if err == nil || !strings.Contains(err.Error(), tc.want) {
 				t.Errorf("run(%q) = %v, want an error mentioning %q", tc.args, err, tc.want)
 			}
 		})
 	}
-	if err := run(t.Context(), []string{"-help"}, io.Discard, io.Discard); !errors.Is(err, flag.ErrHelp) {
+	if err := run(t.Context(), []string{"-help"}, nil, io.Discard, io.Discard); !errors.Is(err, flag.ErrHelp) {
 		t.Errorf("run(-help) = %v, want flag.ErrHelp", err)
 	}
 }

@@ -3,18 +3,17 @@ package main
 import (
 	"context"
 	"encoding/json"
+	"errors"
 	"fmt"
 	"io"
 	"log/slog"
 	"net/http"
-	"os"
 	"time"
 
 	"github.com/authkit-go/authkit/jwtauth"
 	"github.com/authkit-go/authkit/oauth2pw"
 	"github.com/authkit-go/authkit/rbac"
 	"github.com/authkit-go/authkit/userstore"
-	"github.com/authkit-go/authkit/userstore/memory"
 )
 
 // clientID is the client_id claim of the tokens the server issues to
@@ -29,9 +28,12 @@ const realm = jwtauth.DefaultRealm
 // appConfig is what the command line configures, plus knobs that only
 // tests set.
 type appConfig struct {
-	addr      string
-	keyFile   string
-	genKey    string // -genkey: write a new key there and exit
+	addr    string
+	keyFile string
+	genKey  string // -genkey: write a new key there and exit
+	// users holds the arguments after the users subcommand; nil when
+	// the command line serves.
+	users     []string
 	issuer    string
 	audience  []string
 	ttl       time.Duration
@@ -40,10 +42,17 @@ type appConfig struct {
 	// demoUsersSet reports whether -demo-users was given explicitly, in
 	// which case it wins over the loopback rule of [demoUsersDecision].
 	demoUsersSet bool
+	// db names the database (-db): a SQLite file, a postgres:// URL or
+	// ":memory:".
+	db string
+	// userCache is how long the bearer middleware may reuse a user it
+	// looked up (-user-cache). Zero means no cache: every request reads
+	// the store.
+	userCache time.Duration
 
 	// logger receives the app's logs. Nil discards them.
 	logger *slog.Logger
-	// store is the user store. Nil means a fresh, empty memory store.
+	// store is the user store. Nil means the store of db.
 	store userstore.Manager
 	// hasher configures password hashing. The zero value is the
 	// production default (argon2id with its default parameters); tests
@@ -68,31 +77,55 @@ func demoUsers() []demoUser {
 
 // app is the assembled server: store, hasher, keys, token endpoint.
 type app struct {
-	log    *slog.Logger
-	users  userstore.Manager
-	hasher *userstore.Hasher
-	keys   *jwtauth.KeySet
-	tokens *jwtauth.JWT
-	login  *oauth2pw.Handler
+	log *slog.Logger
+	// db is the database the app opened, nil when appConfig.store was
+	// given.
+	db        *database
+	users     userstore.Manager
+	userCache time.Duration
+	hasher    *userstore.Hasher
+	keys      *jwtauth.KeySet
+	tokens    *jwtauth.JWT
+	login     *oauth2pw.Handler
 	// demo lists the demo users created at start-up, for the banner.
 	demo []demoUser
 }
 
-// newApp builds the app from cfg: it loads or makes the signing key, and
-// seeds the demo users if cfg asks for them and the store is empty.
-func newApp(ctx context.Context, cfg appConfig) (*app, error) {
-	a := &app{log: cfg.logger, users: cfg.store}
+// newApp builds the app from cfg: it opens and migrates the database,
+// loads or makes the signing key, and seeds the demo users if cfg asks for
+// them and the store is empty. Close releases the database.
+func newApp(ctx context.Context, cfg appConfig) (a *app, err error) {
+	a = &app{log: cfg.logger, users: cfg.store, userCache: cfg.userCache}
 	if a.log == nil {
 		a.log = slog.New(slog.DiscardHandler)
 	}
-	if a.users == nil {
-		a.users = memory.New()
+	kind := dbMemory
+	if cfg.store == nil {
+		if kind, err = parseDB(cfg.db); err != nil {
+			return nil, err
+		}
 	}
-	var err error
+	// Refuse a set-up that cannot work before connecting to anything.
+	if kind == dbPostgres && cfg.keyFile == "" {
+		return nil, errKeyRequired
+	}
 	if a.hasher, err = userstore.NewHasher(cfg.hasher); err != nil {
 		return nil, fmt.Errorf("hasher: %w", err)
 	}
-	if a.keys, err = loadKeys(cfg.keyFile, a.log); err != nil {
+	d := &database{kind: dbMemory}
+	if cfg.store == nil {
+		if d, err = openDB(ctx, cfg.db); err != nil {
+			return nil, err
+		}
+		a.db, a.users = d, d.users
+		defer func() {
+			if err != nil {
+				d.Close()
+			}
+		}()
+		a.log.Info("database open", "kind", d.kind.String(), "db", d.describe(cfg.db))
+	}
+	if a.keys, err = loadKeys(cfg.keyFile, d, a.log); err != nil {
 		return nil, err
 	}
 	a.tokens, err = jwtauth.New(jwtauth.Config{
@@ -104,7 +137,7 @@ func newApp(ctx context.Context, cfg appConfig) (*app, error) {
 	if err != nil {
 		return nil, fmt.Errorf("tokens (-ttl, -issuer, -audience): %w", err)
 	}
-	a.login, err = oauth2pw.NewHandler(oauth2pw.Config{
+	login := oauth2pw.Config{
 		Users:  a.users,
 		Hasher: a.hasher,
 		Tokens: a.tokens,
@@ -114,7 +147,13 @@ func newApp(ctx context.Context, cfg appConfig) (*app, error) {
 		// endpoint lets anyone guess passwords at the hasher's speed.
 		InsecureNoThrottle: !cfg.throttle,
 		Logger:             a.log,
-	})
+	}
+	// With a SQL database the throttle's counts live there too: every
+	// instance on the database, and the next start, sees them.
+	if cfg.throttle && d.throttle != nil {
+		login.ThrottleStore = d.throttle
+	}
+	a.login, err = oauth2pw.NewHandler(login)
 	if err != nil {
 		return nil, fmt.Errorf("token endpoint: %w", err)
 	}
@@ -126,34 +165,12 @@ func newApp(ctx context.Context, cfg appConfig) (*app, error) {
 	return a, nil
 }
 
-// loadKeys returns the key set that signs and verifies tokens: the keys of
-// path, the first of which signs, or a fresh Ed25519 key if path is empty.
-func loadKeys(path string, log *slog.Logger) (*jwtauth.KeySet, error) {
-	if path == "" {
-		k, err := jwtauth.GenerateKey(jwtauth.EdDSA)
-		if err != nil {
-			return nil, fmt.Errorf("generate key: %w", err)
-		}
-		log.Warn("no -key given: signing with a fresh Ed25519 key; tokens die with the process", "key", k)
-		return jwtauth.NewKeySet(k)
+// Close closes the database the app opened.
+func (a *app) Close() error {
+	if a.db == nil {
+		return nil
 	}
-	data, err := os.ReadFile(path)
-	if err != nil {
-		return nil, fmt.Errorf("-key: %w", err)
-	}
-	keys, err := jwtauth.ParseKeys(data)
-	if err != nil {
-		return nil, fmt.Errorf("-key: %w", err)
-	}
-	if len(keys) == 0 {
-		return nil, fmt.Errorf("-key: %s holds no key", path)
-	}
-	set, err := jwtauth.NewKeySet(keys[0], keys[1:]...)
-	if err != nil {
-		return nil, fmt.Errorf("-key: %w", err)
-	}
-	log.Info("signing key loaded", "file", path, "key", keys[0], "verify_only", len(keys)-1)
-	return set, nil
+	return a.db.Close()
 }
 
 // seedDemoUsers creates the demo users if the store holds no user at all,
@@ -168,6 +185,9 @@ func seedDemoUsers(ctx context.Context, users userstore.Manager, h userstore.Pas
 	if len(existing) > 0 {
 		return nil, nil
 	}
+	// Of several instances seeding one empty database at once, each
+	// creates the demo users the others have not: a duplicate is one
+	// that another instance created.
 	demo := demoUsers()
 	for _, d := range demo {
 		hash, err := h.Hash(d.password)
@@ -182,7 +202,7 @@ func seedDemoUsers(ctx context.Context, users userstore.Manager, h userstore.Pas
 			PasswordHash: hash,
 			Roles:        d.roles,
 		})
-		if err != nil {
+		if err != nil && !errors.Is(err, userstore.ErrDuplicate) {
 			return nil, fmt.Errorf("demo users: %w", err)
 		}
 	}
@@ -194,12 +214,13 @@ func seedDemoUsers(ctx context.Context, users userstore.Manager, h userstore.Pas
 // routes returns the documented API.
 func (a *app) routes() http.Handler {
 	// Every request loads its user from the store, so that a disabled,
-	// deleted or demoted user loses access at once. The lookup cache is
-	// off because the store is in memory already: a lookup costs about
-	// what a cache hit does.
+	// deleted or demoted user loses access on the next request, on every
+	// instance sharing the database, and after a "users disable" from
+	// another process. -user-cache trades that for speed: a change then
+	// takes up to its TTL to reach each instance.
 	bearer := jwtauth.Middleware(a.tokens,
 		jwtauth.WithUsers(a.users),
-		jwtauth.WithUserCache(0, 0),
+		jwtauth.WithUserCache(a.userCache, 0),
 		jwtauth.WithRealm(realm),
 	)
 

@@ -51,6 +51,7 @@ func testConfig(t testing.TB) appConfig {
 		t.Fatal(err)
 	}
 	cfg.hasher = userstore.HasherConfig{Preferred: cheap}
+	cfg.db = memoryDB
 	return cfg
 }
 
