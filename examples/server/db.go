@@ -10,10 +10,12 @@ import (
 	"path/filepath"
 	"runtime"
 	"strings"
+	"time"
 
 	_ "github.com/jackc/pgx/v5/stdlib"
 	_ "modernc.org/sqlite"
 
+	"github.com/authkit-go/authkit/oauth2pw"
 	"github.com/authkit-go/authkit/userstore"
 	"github.com/authkit-go/authkit/userstore/memory"
 	"github.com/authkit-go/authkit/userstore/sqlstore"
@@ -150,6 +152,20 @@ func (d *database) openSQLiteThrottle(ctx context.Context) error {
 	d.throttleDB.SetMaxIdleConns(n)
 	d.throttle, err = sqlstore.New(ctx, d.throttleDB, sqlstore.SQLite)
 	return err
+}
+
+// sessions returns the store of the refresh-token families and of the
+// access-token denylist: the SQL store itself when it keeps them, so that
+// sessions survive restarts and every instance on the database shares
+// them, and otherwise a store in memory whose clock is now (nil:
+// time.Now).
+func (d *database) sessions(now func() time.Time) oauth2pw.RefreshStore {
+	if d.sql != nil {
+		if s, ok := any(d.sql).(oauth2pw.RefreshStore); ok {
+			return s
+		}
+	}
+	return memory.NewSessions(now)
 }
 
 // createPrivate creates the file at path, readable and writable by its

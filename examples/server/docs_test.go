@@ -20,16 +20,12 @@ import (
 	"github.com/authkit-go/authkit/oauth2pw/openapi/swaggerui"
 )
 
-// newDocsServer serves the app's routes with the docs mounted beside them.
+// newDocsServer serves the app's routes with the docs on, as -docs
+// leaves them by default.
 func newDocsServer(t testing.TB, cfg appConfig) (*app, *httptest.Server) {
 	t.Helper()
-	a := newTestApp(t, cfg)
-	mux := http.NewServeMux()
-	mux.Handle("/", a.routes())
-	a.mountDocs(mux)
-	srv := httptest.NewServer(mux)
-	t.Cleanup(srv.Close)
-	return a, srv
+	cfg.docs = true
+	return newTestServer(t, cfg)
 }
 
 // loadSpec fetches /openapi.json from srv and validates it with kin-openapi
@@ -70,14 +66,29 @@ func TestOpenAPIDocument(t *testing.T) {
 	if got, want := ss.Value.Flows.Password.TokenURL, "/token"; got != want {
 		t.Errorf("tokenUrl = %q, want %q", got, want)
 	}
-	if got := ss.Value.Flows.Password.RefreshURL; got != "" {
-		t.Errorf("refreshUrl = %q, want none: the endpoint does not refresh", got)
+	if got, want := ss.Value.Flows.Password.RefreshURL, "/token"; got != want {
+		t.Errorf("refreshUrl = %q, want %q", got, want)
 	}
 
-	tok := spec.Paths.Find("/token").Post
-	form := tok.RequestBody.Value.Content.Get("application/x-www-form-urlencoded")
-	if form == nil || form.Schema.Value.Properties["username"] == nil || form.Schema.Value.Properties["password"] == nil {
-		t.Errorf("POST /token: want a form body with username and password")
+	forms := []struct {
+		path   string
+		fields []string
+	}{
+		{"/token", []string{"grant_type", "username", "password", "refresh_token", "scope"}},
+		{"/revoke", []string{"token", "token_type_hint"}},
+		{"/introspect", []string{"token", "token_type_hint"}},
+		{"/api/logout", []string{"everywhere"}},
+	}
+	for _, f := range forms {
+		form := spec.Paths.Find(f.path).Post.RequestBody.Value.Content.Get("application/x-www-form-urlencoded")
+		for _, field := range f.fields {
+			if form == nil || form.Schema.Value.Properties[field] == nil {
+				t.Errorf("POST %s: the form body has no field %q", f.path, field)
+			}
+		}
+	}
+	if p := spec.Paths.Find("/api/logout").Post.Parameters.GetByInAndName("query", "everywhere"); p == nil {
+		t.Errorf("POST /api/logout: no query parameter everywhere")
 	}
 
 	tests := []struct {
@@ -87,7 +98,11 @@ func TestOpenAPIDocument(t *testing.T) {
 		statuses     []int
 		fields       []string // of the 200 body's schema
 	}{
-		{"POST", "/token", true, nil, []int{200, 400, 401, 429, 503}, []string{"access_token", "token_type", "expires_in"}},
+		{"POST", "/token", true, nil, []int{200, 400, 401, 429, 503}, []string{"access_token", "token_type", "expires_in", "refresh_token"}},
+		{"POST", "/revoke", true, nil, []int{200, 400, 401, 429, 500}, nil},
+		{"POST", "/introspect", true, nil, []int{200, 400, 401, 429, 500}, []string{"active", "scope", "client_id", "token_type", "exp", "sub"}},
+		{"POST", "/api/logout", false, nil, []int{204, 400, 401, 500}, nil},
+		{"GET", "/.well-known/oauth-authorization-server", true, nil, []int{200}, []string{"issuer", "token_endpoint", "revocation_endpoint", "introspection_endpoint", "grant_types_supported"}},
 		{"GET", "/api/me", false, nil, []int{200, 400, 401}, []string{"id", "name", "email", "role", "roles"}},
 		{"GET", "/api/protected", false, nil, []int{200, 400, 401}, []string{"message", "your_role", "roles"}},
 		{"GET", "/api/admin/users", false, []string{"admin"}, []int{200, 400, 401, 403, 500}, []string{"users"}},
@@ -267,6 +282,35 @@ func TestOpenAPIListsEveryRoute(t *testing.T) {
 				}
 			})
 		}
+	}
+}
+
+// TestDocsOff checks that -docs=false serves neither the document nor the
+// page, and leaves the API alone.
+func TestDocsOff(t *testing.T) {
+	t.Parallel()
+	cfg := testConfig(t)
+	cfg.docs = false
+	a, srv := newTestServer(t, cfg)
+	var banner strings.Builder
+	a.printBanner(&banner, "127.0.0.1:8080", cfg.db)
+	if strings.Contains(banner.String(), "/docs") {
+		t.Errorf("banner with -docs=false names the docs:\n%s", banner.String())
+	}
+	for _, path := range []string{"/openapi.json", "/docs/", "/docs", "/docs/index.html"} {
+		t.Run(path, func(t *testing.T) {
+			t.Parallel()
+			r := get(t, srv, path, "")
+			if r.status != http.StatusNotFound {
+				t.Fatalf("GET %s with -docs=false: status = %d, want %d", path, r.status, http.StatusNotFound)
+			}
+			if got, want := r.errorCode(t), "not_found"; got != want {
+				t.Errorf("GET %s with -docs=false: error = %q, want %q", path, got, want)
+			}
+		})
+	}
+	if r := get(t, srv, "/healthz", ""); r.status != http.StatusOK {
+		t.Errorf("GET /healthz with -docs=false: status = %d, want 200", r.status)
 	}
 }
 

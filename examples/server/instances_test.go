@@ -1,16 +1,39 @@
 package main
 
 import (
+	"io"
 	"net/http"
+	"net/url"
 	"strings"
 	"testing"
+
+	"github.com/authkit-go/authkit/oauth2pw"
+	"github.com/authkit-go/authkit/userstore/sqlstore"
 )
+
+// postAt posts form to path at the server at base, with the Bearer token
+// tok if not empty.
+func postAt(t testing.TB, base, path string, form url.Values, tok string) response {
+	t.Helper()
+	req := newRequest(t, http.MethodPost, base+path, strings.NewReader(form.Encode()))
+	req.Header.Set("Content-Type", "application/x-www-form-urlencoded")
+	if tok != "" {
+		req.Header.Set("Authorization", "Bearer "+tok)
+	}
+	resp, err := http.DefaultClient.Do(req)
+	if err != nil {
+		t.Fatalf("POST %s%s: %v", base, path, err)
+	}
+	defer resp.Body.Close()
+	body, _ := io.ReadAll(resp.Body)
+	return response{resp.StatusCode, resp.Header, body}
+}
 
 // TestInstancesOnePostgres runs two server processes on one PostgreSQL
 // database with one -key, started at the same moment: both migrate and
 // serve; a user disabled through the database is refused by the other
 // instance on its next request; failed logins spread over both throttle
-// together.
+// together; a session begun on one is refreshed and ended on the other.
 func TestInstancesOnePostgres(t *testing.T) {
 	t.Parallel()
 	db := newPostgresDB(t)
@@ -34,6 +57,31 @@ func TestInstancesOnePostgres(t *testing.T) {
 			if got, _ := tryLoginAt(t, base, bob, demoPassword(t, bob)); got != http.StatusBadRequest {
 				t.Errorf("POST /token at %s after users disable: status = %d, want 400", name, got)
 			}
+		}
+	})
+
+	t.Run("sessions shared", func(t *testing.T) {
+		if _, ok := any((*sqlstore.Store)(nil)).(oauth2pw.RefreshStore); !ok {
+			t.Skip("the SQL store keeps no sessions")
+		}
+		r := postAt(t, a, "/token", passwordForm(alice, demoPassword(t, alice)), "")
+		if r.status != http.StatusOK {
+			t.Fatalf("POST /token at A: status = %d, want 200; body %s", r.status, r.body)
+		}
+		r = postAt(t, b, "/token", url.Values{"grant_type": {"refresh_token"}, "refresh_token": {decode[tokenResponse](t, r).RefreshToken}}, "")
+		if r.status != http.StatusOK {
+			t.Fatalf("POST /token refresh at B of A's login: status = %d, want 200; body %s", r.status, r.body)
+		}
+		next := decode[tokenResponse](t, r)
+		if r := postAt(t, a, "/api/logout", nil, next.AccessToken); r.status != http.StatusNoContent {
+			t.Fatalf("POST /api/logout at A: status = %d, want 204; body %s", r.status, r.body)
+		}
+		if got := getAt(t, b, "/api/me", next.AccessToken); got != http.StatusUnauthorized {
+			t.Errorf("GET /api/me at B after sign-out at A: status = %d, want 401", got)
+		}
+		r = postAt(t, b, "/token", url.Values{"grant_type": {"refresh_token"}, "refresh_token": {next.RefreshToken}}, "")
+		if r.status != http.StatusBadRequest || r.errorCode(t) != oauth2pw.CodeInvalidGrant {
+			t.Errorf("POST /token refresh at B after sign-out at A: status = %d, body %s; want 400 invalid_grant", r.status, r.body)
 		}
 	})
 

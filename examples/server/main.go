@@ -1,7 +1,9 @@
 // Command server serves the documented authkit API: the OAuth 2.0 password
-// grant at POST /token, JWT-protected routes under /api/, the public keys at
-// /.well-known/jwks.json and an unauthenticated /healthz. Its users live in
-// a database, SQLite by default, and subcommands manage them.
+// grant at POST /token with refresh tokens, revocation, introspection and
+// sign-out, JWT-protected routes under /api/, the public keys at
+// /.well-known/jwks.json, its own OpenAPI document with Swagger UI at
+// /docs/, and an unauthenticated /healthz. Its users live in a database,
+// SQLite by default, and subcommands manage them.
 //
 // Usage:
 //
@@ -10,11 +12,18 @@
 //
 // The routes are:
 //
-//	POST /token                  OAuth 2.0 password grant (form-encoded)
+//	POST /token                  OAuth 2.0 password and refresh_token grants (form-encoded)
+//	POST /revoke                 RFC 7009 revocation of a refresh or access token
+//	POST /introspect             RFC 7662 introspection, for the resource-server client
+//	POST /api/logout             sign out: this session, or every one with everywhere=true
 //	GET  /api/me                 the caller: id, name, email, role, roles
 //	GET  /api/protected          {"message": "Hello Alice!", "your_role": "admin", "roles": [...]}
 //	GET  /api/admin/users        every user's id, name, role and roles; role admin only
 //	GET  /.well-known/jwks.json  the public verification keys
+//	GET  /.well-known/oauth-authorization-server
+//	                             RFC 8414 metadata: the endpoints above as URLs under -issuer
+//	GET  /openapi.json           this API as an OpenAPI 3.1 document (-docs)
+//	GET  /docs/                  Swagger UI for it, served offline (-docs)
 //	GET  /healthz                "ok", unauthenticated
 //
 // Every /api/ route needs an "Authorization: Bearer <token>" header and
@@ -24,6 +33,32 @@
 // fields of the FastAPI original, so its clients work unchanged; "roles"
 // lists them all. Errors are JSON {"error", "error_description"} with the
 // RFC 6749 and RFC 6750 codes.
+//
+// # Sessions
+//
+// A login answers with an access token and a refresh token. POST /token
+// with grant_type=refresh_token trades the refresh token for a new pair:
+// each refresh token is good for one use, a retry within two seconds of
+// its use gets the same new pair, and a spent token presented later ends
+// the whole session (the login and every token rotated from it). A session
+// lasts 30 days from its login, and 7 days without a refresh. POST
+// /api/logout, with the access token, ends the session it came from; with
+// everywhere=true, every session of the user and every access token issued
+// to them before. POST /revoke ends the session of a refresh token, or
+// refuses an access token until it expires.
+//
+// On SQLite and PostgreSQL the sessions and the list of revoked access
+// tokens live in the database beside the users: they survive a restart,
+// and a refresh, a sign-out or a revocation through one instance holds on
+// every instance on the database. With -db :memory: they die with the
+// process.
+//
+// POST /introspect answers a confidential client only. The server
+// registers one, client_id "resource-server", when the environment
+// variable AUTHKIT_INTROSPECTION_SECRET holds its secret, at least 16
+// bytes (openssl rand -hex 32 makes one); it refuses to start with a
+// shorter one. Without it, every request is answered 401 invalid_client.
+// The secret is never a flag, which ps and shell histories show.
 //
 // # Databases
 //
@@ -128,9 +163,13 @@
 //		loopback address (127.0.0.0/8, ::1 or localhost): a server
 //		reachable from other machines gets no demo users by default. The
 //		start-up log says which applies.
+//	-docs
+//		Serve GET /openapi.json and Swagger UI at GET /docs/ (default
+//		true). Its Authorize button logs in with the password flow: leave
+//		the client fields blank.
 //
 // On start-up the server prints its address, its database, the demo users
-// it created and a curl command to try; it logs to standard error with
+// it created, a curl command to try and, with -docs, the docs' URL; it logs to standard error with
 // log/slog. SIGINT or SIGTERM shut it down gracefully: requests in flight
 // get up to ten seconds to finish.
 //
@@ -198,6 +237,9 @@ func run(ctx context.Context, args []string, stdin io.Reader, stdout, stderr io.
 	if cfg.users != nil {
 		return runUsers(ctx, cfg, cfg.users, stdin, stdout, stderr)
 	}
+	if cfg.introspectionSecret, err = introspectionSecret(os.LookupEnv); err != nil {
+		return err
+	}
 	cfg.logger = slog.New(slog.NewTextHandler(stderr, nil))
 	var reason string
 	cfg.demoUsers, reason = demoUsersDecision(cfg.addr, cfg.demoUsers, cfg.demoUsersSet)
@@ -240,9 +282,11 @@ func parseFlags(args []string, output io.Writer) (appConfig, error) {
 	fs.DurationVar(&cfg.ttl, "ttl", 30*time.Minute, "access-token lifetime (at most 24h)")
 	fs.BoolVar(&cfg.throttle, "throttle", true, "throttle failed logins")
 	fs.BoolVar(&cfg.demoUsers, "demo-users", true, "when the store is empty, create alice@example.com (admin) and bob@example.com (user) with passwords below the password policy; unless given explicitly, only on a loopback -addr")
+	fs.BoolVar(&cfg.docs, "docs", true, "serve the API's OpenAPI document at GET /openapi.json and Swagger UI at GET /docs/")
 	fs.Usage = func() {
 		fmt.Fprintf(fs.Output(), "Usage: server [flags]\n       server [-db DB] users add|passwd|disable|enable|list ... (server users -h)\n\nServes the authkit example API.\n\nFlags:\n")
 		fs.PrintDefaults()
+		fmt.Fprintf(fs.Output(), "\nEnvironment:\n  %s\n    \tthe secret (at least %d bytes) of the client %q, which may call POST /introspect; unset: no client may\n", introspectionSecretEnv, minClientSecret, introspectionClientID)
 	}
 	if err := fs.Parse(args); err != nil {
 		return appConfig{}, err
@@ -422,6 +466,9 @@ func (a *app) printBanner(w io.Writer, addr, db string) {
 		fmt.Fprintf(w, "\nTry:\n")
 		fmt.Fprintf(w, "  TOKEN=$(curl -s %s/token -d grant_type=password -d username=%s -d password=%s | sed 's/.*\"access_token\":\"\\([^\"]*\\)\".*/\\1/')\n", base, d.username, d.password)
 		fmt.Fprintf(w, "  curl -s %s/api/me -H \"Authorization: Bearer $TOKEN\"\n", base)
+	}
+	if a.docs {
+		fmt.Fprintf(w, "\nAPI docs: %s%s/ (Authorize with a username and password, client fields blank)\n", base, docsPrefix)
 	}
 	fmt.Fprintln(w)
 }

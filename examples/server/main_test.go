@@ -29,6 +29,7 @@ func TestParseFlags(t *testing.T) {
 		throttle:  true,
 		demoUsers: true,
 		db:        "authkit.db",
+		docs:      true,
 	}
 	with := func(f func(c *appConfig)) appConfig {
 		c := defaults
@@ -61,6 +62,7 @@ func TestParseFlags(t *testing.T) {
 		})},
 		{"memory", []string{"-db", ":memory:"}, with(func(c *appConfig) { c.db = ":memory:" })},
 		{"user cache", []string{"-user-cache", "2s"}, with(func(c *appConfig) { c.userCache = 2 * time.Second })},
+		{"docs off", []string{"-docs=false"}, with(func(c *appConfig) { c.docs = false })},
 		{"users subcommand", []string{"-db", "x.db", "users", "add", "carol@example.com", "-role", "admin"}, with(func(c *appConfig) {
 			c.db = "x.db"
 			c.users = []string{"add", "carol@example.com", "-role", "admin"}
@@ -76,7 +78,8 @@ func TestParseFlags(t *testing.T) {
 			if got.addr != tc.want.addr || got.keyFile != tc.want.keyFile || got.issuer != tc.want.issuer ||
 				!slices.Equal(got.audience, tc.want.audience) || got.ttl != tc.want.ttl ||
 				got.throttle != tc.want.throttle || got.demoUsers != tc.want.demoUsers || got.demoUsersSet != tc.want.demoUsersSet ||
-				got.db != tc.want.db || got.userCache != tc.want.userCache || !slices.Equal(got.users, tc.want.users) {
+				got.db != tc.want.db || got.userCache != tc.want.userCache || !slices.Equal(got.users, tc.want.users) ||
+				got.docs != tc.want.docs {
 				t.Errorf("parseFlags(%q) = %+v, want %+v", tc.args, got, tc.want)
 			}
 		})
@@ -100,6 +103,7 @@ func TestParseFlagsErrors(t *testing.T) {
 		{"issuer relative", []string{"-issuer", "auth.example.com"}, "-issuer"},
 		{"audience empty", []string{"-audience", " , "}, "-audience"},
 		{"throttle not a bool", []string{"-throttle=maybe"}, "invalid boolean value"},
+		{"docs not a bool", []string{"-docs=maybe"}, "invalid boolean value"},
 		{"db empty", []string{"-db", ""}, "-db"},
 		{"db of another kind", []string{"-db", "mysql://u@db/authkit"}, `"mysql" URLs are not supported`},
 		{"user cache negative", []string{"-user-cache", "-1s"}, "-user-cache"},
@@ -127,7 +131,7 @@ func TestParseFlagsHelp(t *testing.T) {
 	if !errors.Is(err, flag.ErrHelp) {
 		t.Fatalf("parseFlags(-h) = %v, want flag.ErrHelp", err)
 	}
-	for _, name := range []string{"-addr", "-db", `(default "authkit.db")`, "PostgreSQL requires -key", "DB.key.pem", "-user-cache", "users add", "-key", "-issuer", "-audience", "-ttl", "-throttle", "-demo-users", "(default 30m0s)", "(default true)", `(default "127.0.0.1:8080")`} {
+	for _, name := range []string{"-addr", "-db", `(default "authkit.db")`, "PostgreSQL requires -key", "DB.key.pem", "-user-cache", "users add", "-key", "-issuer", "-audience", "-ttl", "-throttle", "-demo-users", "-docs", "GET /openapi.json", "GET /docs/", "AUTHKIT_INTROSPECTION_SECRET", "resource-server", "(default 30m0s)", "(default true)", `(default "127.0.0.1:8080")`} {
 		if !strings.Contains(out.String(), name) {
 			t.Errorf("-h output lacks %q:\n%s", name, out.String())
 		}
@@ -200,7 +204,7 @@ func TestRun(t *testing.T) {
 	}
 
 	banner := stdout.String()
-	for _, want := range []string{"alice@example.com", "password123", "bob@example.com", "password456", "curl", "/token", "/api/me"} {
+	for _, want := range []string{"alice@example.com", "password123", "bob@example.com", "password456", "curl", "/token", "/api/me", "API docs: http://" + addr + "/docs/"} {
 		if !strings.Contains(banner, want) {
 			t.Errorf("banner lacks %q:\n%s", want, banner)
 		}

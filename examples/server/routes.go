@@ -7,13 +7,17 @@ import (
 	"fmt"
 	"io"
 	"log/slog"
+	"maps"
 	"net/http"
+	"net/url"
+	"slices"
 	"time"
 
 	"github.com/authkit-go/authkit/jwtauth"
 	"github.com/authkit-go/authkit/oauth2pw"
 	"github.com/authkit-go/authkit/rbac"
 	"github.com/authkit-go/authkit/userstore"
+	"github.com/authkit-go/authkit/userstore/memory"
 )
 
 // clientID is the client_id claim of the tokens the server issues to
@@ -24,6 +28,19 @@ const clientID = "authkit-example"
 // default of both jwtauth.Middleware and rbac, so that the 401 and 403
 // challenges agree.
 const realm = jwtauth.DefaultRealm
+
+// introspectionClientID is the client_id of the confidential client that
+// may call POST /introspect, registered when introspectionSecretEnv holds
+// its secret.
+const introspectionClientID = "resource-server"
+
+// introspectionSecretEnv names the environment variable that holds the
+// introspection client's secret: never a flag, which ps and shell
+// histories show.
+const introspectionSecretEnv = "AUTHKIT_INTROSPECTION_SECRET"
+
+// minClientSecret is the shortest client secret the token endpoint takes.
+const minClientSecret = 16
 
 // appConfig is what the command line configures, plus knobs that only
 // tests set.
@@ -49,6 +66,12 @@ type appConfig struct {
 	// looked up (-user-cache). Zero means no cache: every request reads
 	// the store.
 	userCache time.Duration
+	// docs serves GET /openapi.json and Swagger UI at GET /docs/ (-docs).
+	docs bool
+	// introspectionSecret is the secret of the introspection client, from
+	// introspectionSecretEnv. Empty means no such client: POST
+	// /introspect then answers every request 401 invalid_client.
+	introspectionSecret string
 
 	// logger receives the app's logs. Nil discards them.
 	logger *slog.Logger
@@ -58,6 +81,14 @@ type appConfig struct {
 	// production default (argon2id with its default parameters); tests
 	// set cheap parameters here.
 	hasher userstore.HasherConfig
+	// refreshGrace is the refresh tokens' grace window
+	// ([oauth2pw.RefreshConfig.GraceWindow]). Zero means its default;
+	// negative means none.
+	refreshGrace time.Duration
+	// now is the app's clock: of the access tokens' times, of the
+	// refresh tokens' lifetimes and grace window, and of the in-memory
+	// session store. Nil means time.Now.
+	now func() time.Time
 }
 
 // demoUser is a well-known account the server creates when asked to.
@@ -87,6 +118,13 @@ type app struct {
 	keys      *jwtauth.KeySet
 	tokens    *jwtauth.JWT
 	login     *oauth2pw.Handler
+	// sessions keeps the refresh-token families and the access-token
+	// denylist that the bearer middleware checks.
+	sessions oauth2pw.RefreshStore
+	// metadata serves the RFC 8414 authorization server metadata.
+	metadata http.Handler
+	// docs mounts GET /openapi.json and GET /docs/.
+	docs bool
 	// demo lists the demo users created at start-up, for the banner.
 	demo []demoUser
 }
@@ -95,7 +133,7 @@ type app struct {
 // loads or makes the signing key, and seeds the demo users if cfg asks for
 // them and the store is empty. Close releases the database.
 func newApp(ctx context.Context, cfg appConfig) (a *app, err error) {
-	a = &app{log: cfg.logger, users: cfg.store, userCache: cfg.userCache}
+	a = &app{log: cfg.logger, users: cfg.store, userCache: cfg.userCache, docs: cfg.docs}
 	if a.log == nil {
 		a.log = slog.New(slog.DiscardHandler)
 	}
@@ -108,6 +146,9 @@ func newApp(ctx context.Context, cfg appConfig) (a *app, err error) {
 	// Refuse a set-up that cannot work before connecting to anything.
 	if kind == dbPostgres && cfg.keyFile == "" {
 		return nil, errKeyRequired
+	}
+	if s := cfg.introspectionSecret; s != "" && len(s) < minClientSecret {
+		return nil, errShortIntrospectionSecret
 	}
 	if a.hasher, err = userstore.NewHasher(cfg.hasher); err != nil {
 		return nil, fmt.Errorf("hasher: %w", err)
@@ -133,6 +174,7 @@ func newApp(ctx context.Context, cfg appConfig) (a *app, err error) {
 		Issuer:   cfg.issuer,
 		Audience: cfg.audience,
 		TTL:      cfg.ttl,
+		Now:      cfg.now,
 	})
 	if err != nil {
 		return nil, fmt.Errorf("tokens (-ttl, -issuer, -audience): %w", err)
@@ -153,9 +195,21 @@ func newApp(ctx context.Context, cfg appConfig) (a *app, err error) {
 	if cfg.throttle && d.throttle != nil {
 		login.ThrottleStore = d.throttle
 	}
+	a.sessions = d.sessions(cfg.now)
+	if _, inMemory := a.sessions.(*memory.Sessions); inMemory && d.kind != dbMemory {
+		a.log.Warn("sessions in memory: refresh tokens and revocations end with the process and are not shared with other instances")
+	}
+	login.Refresh = oauth2pw.RefreshConfig{Store: a.sessions, GraceWindow: cfg.refreshGrace}
+	login.Now = cfg.now
+	if cfg.introspectionSecret != "" {
+		login.Clients = []oauth2pw.Client{{ID: introspectionClientID, Secret: cfg.introspectionSecret}}
+	}
 	a.login, err = oauth2pw.NewHandler(login)
 	if err != nil {
 		return nil, fmt.Errorf("token endpoint: %w", err)
+	}
+	if a.metadata, err = a.login.MetadataHandler(metadata(cfg.issuer, cfg.introspectionSecret != "")); err != nil {
+		return nil, fmt.Errorf("metadata (-issuer): %w", err)
 	}
 	if cfg.demoUsers {
 		if a.demo, err = seedDemoUsers(ctx, a.users, a.hasher, a.log); err != nil {
@@ -163,6 +217,64 @@ func newApp(ctx context.Context, cfg appConfig) (a *app, err error) {
 		}
 	}
 	return a, nil
+}
+
+// errShortIntrospectionSecret refuses an introspection client secret too
+// short to be safe.
+var errShortIntrospectionSecret = fmt.Errorf("%s: want a secret of at least %d bytes, such as the output of: openssl rand -hex 32", introspectionSecretEnv, minClientSecret)
+
+// introspectionSecret returns the introspection client's secret from the
+// environment, as lookup (os.LookupEnv) reads it: "" when the variable is
+// unset, and an error when it is set but too short, empty included.
+func introspectionSecret(lookup func(string) (string, bool)) (string, error) {
+	s, ok := lookup(introspectionSecretEnv)
+	if ok && len(s) < minClientSecret {
+		return "", errShortIntrospectionSecret
+	}
+	return s, nil
+}
+
+// Where the app mounts its OAuth endpoints.
+const (
+	tokenPath      = "/token"
+	revokePath     = "/revoke"
+	introspectPath = "/introspect"
+	logoutPath     = "/api/logout"
+	jwksPath       = "/.well-known/jwks.json"
+	metadataPath   = "/.well-known/oauth-authorization-server"
+)
+
+// scopes returns the scopes the token endpoint grants, each with its
+// description: each role grants the scope of the same name.
+func scopes() map[string]string {
+	return map[string]string{
+		"admin": "Granted to users with the role admin",
+		"user":  "Granted to users with the role user",
+	}
+}
+
+// metadata returns the RFC 8414 metadata of the app whose tokens carry
+// issuer: its endpoints as absolute URLs under issuer, the introspection
+// endpoint only when a client may call it.
+func metadata(issuer string, introspection bool) oauth2pw.Metadata {
+	at := func(path string) string {
+		u, err := url.JoinPath(issuer, path)
+		if err != nil {
+			return ""
+		}
+		return u
+	}
+	m := oauth2pw.Metadata{
+		Issuer:             issuer,
+		TokenEndpoint:      at(tokenPath),
+		JWKSURI:            at(jwksPath),
+		RevocationEndpoint: at(revokePath),
+	}
+	if introspection {
+		m.IntrospectionEndpoint = at(introspectPath)
+	}
+	m.ScopesSupported = slices.Sorted(maps.Keys(scopes()))
+	return m
 }
 
 // Close closes the database the app opened.
@@ -217,24 +329,34 @@ func (a *app) routes() http.Handler {
 	// deleted or demoted user loses access on the next request, on every
 	// instance sharing the database, and after a "users disable" from
 	// another process. -user-cache trades that for speed: a change then
-	// takes up to its TTL to reach each instance.
+	// takes up to its TTL to reach each instance. Revoked and signed-out
+	// access tokens are refused through the session store's denylist,
+	// which every instance on the database shares.
 	bearer := jwtauth.Middleware(a.tokens,
 		jwtauth.WithUsers(a.users),
 		jwtauth.WithUserCache(a.userCache, 0),
+		jwtauth.WithDenylist(a.sessions),
 		jwtauth.WithRealm(realm),
 	)
 
 	mux := http.NewServeMux()
-	// The token endpoint answers every method itself: 405 and Allow: POST
-	// for all but POST.
-	mux.Handle("/token", a.login)
+	// The token, revocation, introspection and sign-out endpoints answer
+	// every method themselves: 405 and Allow: POST for all but POST.
+	mux.Handle(tokenPath, a.login)
+	mux.Handle(revokePath, a.login.RevocationHandler())
+	mux.Handle(introspectPath, a.login.IntrospectionHandler())
+	mux.Handle(logoutPath, bearer(a.login.SignOutHandler()))
 	mux.Handle("GET /api/me", bearer(http.HandlerFunc(a.me)))
 	mux.Handle("GET /api/protected", bearer(http.HandlerFunc(a.protected)))
 	mux.Handle("GET /api/admin/users", bearer(rbac.Require("admin")(http.HandlerFunc(a.listUsers))))
-	mux.Handle("GET /.well-known/jwks.json", a.keys.JWKSHandler())
+	mux.Handle("GET "+jwksPath, a.keys.JWKSHandler())
+	mux.Handle("GET "+metadataPath, a.metadata)
 	mux.HandleFunc("GET /healthz", healthz)
-	for _, p := range []string{"/api/me", "/api/protected", "/api/admin/users", "/.well-known/jwks.json", "/healthz"} {
+	for _, p := range []string{"/api/me", "/api/protected", "/api/admin/users", jwksPath, metadataPath, "/healthz"} {
 		mux.HandleFunc(p, methodNotAllowed)
+	}
+	if a.docs {
+		a.mountDocs(mux)
 	}
 	mux.HandleFunc("/", notFound)
 	return mux
