@@ -85,6 +85,59 @@
 // A database error reaches the limiter as an error, and the token
 // endpoint answers 503 temporarily_unavailable: it fails closed.
 //
+// # Sessions
+//
+// Store implements oauth2pw.RefreshStore (CreateRefreshFamily,
+// RefreshToken, RefreshFamily, RotateRefreshToken, RevokeRefreshFamily,
+// RevokeUserRefreshFamilies, DenyAccessToken, Denied, PruneRefresh) and
+// jwtauth.Denylist (Denied), so that every instance of a service on one
+// database shares refresh tokens and revocations: set it as the token
+// endpoint's Config.Refresh.Store and give it to the Bearer middleware
+// with jwtauth.WithDenylist.
+//
+// A family (one login) is a row of authkit_refresh_families: its ID, user,
+// client, granted scope (a JSON array) and the times it started and dies.
+// Its tokens are rows of authkit_refresh_tokens, keyed by the SHA-256
+// digest of the token (the token itself is never stored), with their
+// family, expiry and, once rotated, the instant they were spent and the
+// successor the token endpoint sealed for a retry within the grace
+// window. A family has one unspent token, its newest: that token's expiry
+// is the family's idle expiry, and the latest spent_at its last use.
+// Deleting a family deletes its tokens (ON DELETE CASCADE). Times are
+// Unix microseconds, as for users.
+//
+// A rotation spends the old token with one compare-and-swap statement,
+//
+//	UPDATE authkit_refresh_tokens SET spent_at = $now, successor = $sealed
+//	WHERE hash = $old AND spent_at IS NULL RETURNING family_id
+//
+// and inserts the successor into the family it returned, atomically: on
+// PostgreSQL both are one statement (WITH … INSERT), on SQLite they share
+// a transaction that holds the write lock from its start. Of any number
+// of concurrent rotations of one token, on any number of instances,
+// exactly one succeeds; the others see the token spent and take the
+// successor (within the grace window) or revoke the family, so a family
+// never forks. On PostgreSQL a rotation first takes a key share lock on
+// the token's family, the lock that deleting the family waits for: every
+// writer that locks a family and its tokens (rotation, revocation, prune)
+// locks the family first, so that none deadlocks another.
+//
+// The denylist, authkit_denylist, holds the SHA-256 digest of each
+// revoked access token's "jti" claim with the instant the token expires
+// (plus the token endpoint's margin); Denied is one primary-key lookup,
+// and an entry past its instant reads as absent.
+//
+// The tables stay bounded without a goroutine. PruneRefresh, which the
+// token endpoint calls at most once per ten minutes per instance, deletes
+// the families whose live token or absolute lifetime has expired (with
+// their tokens), the spent tokens past their expiry and the denylist
+// entries past theirs, in DELETE statements of at most 1,000 rows each,
+// so that SQLite's other writers get their turn in between; on
+// PostgreSQL, rows locked elsewhere are skipped (SKIP LOCKED) and left
+// for the next prune. Besides, one rotation in eight deletes up to 64
+// expired rows of each kind, more than rotations add, so that expired
+// rows never pile up between prunes.
+//
 // # SQLite
 //
 // Open the database with the DSN that [SQLiteDSN] returns. It sets, on

@@ -40,6 +40,8 @@ import (
 	"strings"
 	"sync"
 	"time"
+
+	"github.com/authkit-go/authkit/jwtauth"
 )
 
 // SwaggerUIVersion is the release of swagger-ui-dist that the package
@@ -244,7 +246,7 @@ func (h *Handler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	hdr.Set("X-Content-Type-Options", "nosniff")
 	if r.Method != http.MethodGet && r.Method != http.MethodHead {
 		hdr.Set("Allow", "GET, HEAD")
-		http.Error(w, "405 method not allowed", http.StatusMethodNotAllowed)
+		jwtauth.WriteError(w, http.StatusMethodNotAllowed, "invalid_request", "Method not allowed")
 		return
 	}
 	if r.URL.Path == "/" {
@@ -260,7 +262,7 @@ func (h *Handler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	}
 	a, ok := h.assets[r.URL.Path]
 	if !ok {
-		http.Error(w, "404 page not found", http.StatusNotFound)
+		jwtauth.WriteError(w, http.StatusNotFound, "not_found", "No such resource")
 		return
 	}
 	hdr.Set("Content-Type", a.contentType)

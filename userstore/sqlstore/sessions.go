@@ -1,0 +1,385 @@
+package sqlstore
+
+import (
+	"context"
+	"crypto/sha256"
+	"database/sql"
+	"errors"
+	"fmt"
+	"math/rand/v2"
+	"time"
+
+	"github.com/authkit-go/authkit/userstore"
+)
+
+// The bounds of pruning the session tables.
+const (
+	// sessionPruneBatch is how many rows one DELETE of PruneRefresh
+	// removes at most; it repeats until fewer are left, so that no
+	// statement holds SQLite's write lock for long.
+	sessionPruneBatch = 1000
+	// sessionPruneEvery is how many rotations, on average, run one
+	// inline prune of up to sessionPruneRows rows of each kind. A
+	// rotation adds one token, so inline pruning alone keeps up.
+	sessionPruneEvery = 8
+	sessionPruneRows  = 64
+)
+
+// tokenDigestBytes is the size of a refresh token's name: its SHA-256
+// digest.
+const tokenDigestBytes = sha256.Size
+
+// errMalformedSession reports a family or token that the store cannot
+// keep: an ID, client or scope that is not valid UTF-8 or holds a NUL
+// byte, or a token digest that is not 32 bytes long.
+var errMalformedSession = errors.New("malformed refresh family or token")
+
+// The statements of the session tables, the same on both dialects except
+// where a dialect has its own.
+const (
+	qInsertFamily = "INSERT INTO authkit_refresh_families (id, user_id, client_id, scope, created_at, expires_at)" +
+		" VALUES ($1, $2, $3, $4, $5, $6)"
+	qInsertToken = "INSERT INTO authkit_refresh_tokens (hash, family_id, expires_at) VALUES ($1, $2, $3)"
+	qToken       = "SELECT family_id, expires_at, spent_at, successor FROM authkit_refresh_tokens WHERE hash = $1"
+	qTokenExists = "SELECT 1 FROM authkit_refresh_tokens WHERE hash = $1"
+	qFamily      = "SELECT user_id, client_id, scope, created_at, expires_at FROM authkit_refresh_families WHERE id = $1"
+	// qSpend is the compare-and-swap of a rotation: of any number of
+	// concurrent spends of one token, one finds it unspent.
+	qSpend = "UPDATE authkit_refresh_tokens SET spent_at = $2, successor = $3" +
+		" WHERE hash = $1 AND spent_at IS NULL RETURNING family_id"
+	// qLockFamilyPostgres takes the lock that deleting a family waits
+	// for, on the family of a token, before a rotation touches the
+	// token: every writer that locks a family and its tokens locks the
+	// family first, so that rotations, revocations and prunes on several
+	// instances never deadlock.
+	qLockFamilyPostgres = "SELECT f.id FROM authkit_refresh_tokens t JOIN authkit_refresh_families f ON f.id = t.family_id" +
+		" WHERE t.hash = $1 FOR KEY SHARE OF f"
+	// qRotatePostgres is the spend and the insert of the successor into
+	// the spent token's family, in one statement. If the successor's
+	// digest is taken, the statement fails and spends nothing.
+	qRotatePostgres = "WITH spent AS (UPDATE authkit_refresh_tokens SET spent_at = $3, successor = $5" +
+		" WHERE hash = $1 AND spent_at IS NULL RETURNING family_id)" +
+		" INSERT INTO authkit_refresh_tokens (hash, family_id, expires_at) SELECT $2, family_id, $4 FROM spent"
+	// Deleting a family deletes its tokens (ON DELETE CASCADE), family
+	// first.
+	qDeleteFamily       = "DELETE FROM authkit_refresh_families WHERE id = $1"
+	qDeleteUserFamilies = "DELETE FROM authkit_refresh_families WHERE user_id = $1"
+	qDeny               = "INSERT INTO authkit_denylist AS d (jti_hash, until) VALUES ($1, $2)" +
+		" ON CONFLICT (jti_hash) DO UPDATE SET until = CASE WHEN excluded.until > d.until THEN excluded.until ELSE d.until END"
+	qDenied = "SELECT until FROM authkit_denylist WHERE jti_hash = $1"
+)
+
+// CreateRefreshFamily stores a new refresh-token family with its first
+// token, unspent, in one transaction; see oauth2pw.RefreshStore. A family
+// ID or token already stored returns an error wrapping
+// [userstore.ErrDuplicate] and stores nothing. The IDs and scope must be
+// valid UTF-8 without NUL bytes, and token 32 bytes long.
+func (s *Store) CreateRefreshFamily(ctx context.Context, family, userID, clientID string, scope []string,
+	created, expires time.Time, token []byte, tokenExpires time.Time) error {
+	const op = "create refresh family"
+	if err := ctx.Err(); err != nil {
+		return s.fail(ctx, op, err)
+	}
+	if len(token) != tokenDigestBytes || !validText(family, userID, clientID) || !validText(scope...) {
+		return s.fail(ctx, op, errMalformedSession)
+	}
+	err := s.inTx(ctx, func(tx *sql.Tx) error {
+		_, err := tx.ExecContext(ctx, qInsertFamily, family, userID, clientID, encodeRoles(scope), micros(created), micros(expires))
+		if s.isUnique(err) {
+			return fmt.Errorf("family exists: %w", userstore.ErrDuplicate)
+		} else if err != nil {
+			return err
+		}
+		_, err = tx.ExecContext(ctx, qInsertToken, token, family, micros(tokenExpires))
+		if s.isUnique(err) {
+			return fmt.Errorf("token exists: %w", userstore.ErrDuplicate)
+		}
+		return err
+	})
+	if err != nil {
+		return s.fail(ctx, op, err)
+	}
+	return nil
+}
+
+// RefreshToken returns the family of a stored refresh token, its expiry
+// and, once it is spent, the instant it was spent and its sealed
+// successor; see oauth2pw.RefreshStore. An unknown token returns an error
+// wrapping [userstore.ErrNotFound].
+func (s *Store) RefreshToken(ctx context.Context, token []byte) (family string, expires, spent time.Time, successor []byte, err error) {
+	const op = "refresh token"
+	if err := ctx.Err(); err != nil {
+		return "", time.Time{}, time.Time{}, nil, s.fail(ctx, op, err)
+	}
+	if len(token) != tokenDigestBytes {
+		return "", time.Time{}, time.Time{}, nil, s.fail(ctx, op, userstore.ErrNotFound)
+	}
+	var exp int64
+	var sp sql.NullInt64
+	if err := s.db.QueryRowContext(ctx, qToken, token).Scan(&family, &exp, &sp, &successor); err != nil {
+		return "", time.Time{}, time.Time{}, nil, s.fail(ctx, op, err)
+	}
+	if sp.Valid {
+		spent = fromMicros(sp.Int64)
+	}
+	return family, fromMicros(exp), spent, successor, nil
+}
+
+// RefreshFamily returns the record of a stored refresh-token family; see
+// oauth2pw.RefreshStore. An unknown family returns an error wrapping
+// [userstore.ErrNotFound].
+func (s *Store) RefreshFamily(ctx context.Context, family string) (userID, clientID string, scope []string, created, expires time.Time, err error) {
+	const op = "refresh family"
+	if err := ctx.Err(); err != nil {
+		return "", "", nil, time.Time{}, time.Time{}, s.fail(ctx, op, err)
+	}
+	if !validText(family) {
+		return "", "", nil, time.Time{}, time.Time{}, s.fail(ctx, op, userstore.ErrNotFound)
+	}
+	var sc string
+	var cr, exp int64
+	if err := s.db.QueryRowContext(ctx, qFamily, family).Scan(&userID, &clientID, &sc, &cr, &exp); err != nil {
+		return "", "", nil, time.Time{}, time.Time{}, s.fail(ctx, op, err)
+	}
+	if scope, err = decodeRoles(sc); err != nil {
+		return "", "", nil, time.Time{}, time.Time{}, s.fail(ctx, op, fmt.Errorf("family %q: scope: %w", family, err))
+	}
+	return userID, clientID, scope, fromMicros(cr), fromMicros(exp), nil
+}
+
+// RotateRefreshToken spends old and stores next, unspent, in old's family,
+// atomically; see oauth2pw.RefreshStore. The spend is one compare-and-swap
+// statement (UPDATE … WHERE hash = old AND spent_at IS NULL RETURNING
+// family_id): of any number of concurrent rotations of one token, from any
+// number of instances, exactly one succeeds and the others return an error
+// wrapping [userstore.ErrConflict]. On PostgreSQL the insert of next is
+// part of the same statement, in a transaction that first takes a key
+// share lock on the family (the lock a revocation waits for), so that
+// every writer locks a family before its tokens and none deadlocks
+// another; on SQLite the insert follows the spend in a transaction that
+// holds the write lock from its start.
+//
+// An unknown old (or one whose family was revoked) returns an error
+// wrapping [userstore.ErrNotFound], and a next already stored one wrapping
+// [userstore.ErrDuplicate]; neither changes anything. One rotation in
+// eight, on average, then deletes a few rows that expired at now (see
+// [Store.PruneRefresh]).
+func (s *Store) RotateRefreshToken(ctx context.Context, old, next []byte, now, nextExpires time.Time, sealed []byte) error {
+	const op = "rotate refresh token"
+	if err := ctx.Err(); err != nil {
+		return s.fail(ctx, op, err)
+	}
+	if len(old) != tokenDigestBytes {
+		return s.fail(ctx, op, userstore.ErrNotFound)
+	}
+	if len(next) != tokenDigestBytes {
+		return s.fail(ctx, op, errMalformedSession)
+	}
+	var err error
+	if s.dialect == Postgres {
+		err = s.rotatePostgres(ctx, old, next, now, nextExpires, sealed)
+	} else {
+		err = s.rotateSQLite(ctx, old, next, now, nextExpires, sealed)
+	}
+	if err != nil {
+		return s.fail(ctx, op, err)
+	}
+	if rand.N(sessionPruneEvery) == 0 {
+		// A failed prune leaves the rows for the next one.
+		s.pruneSessions(ctx, now, sessionPruneRows, false)
+	}
+	return nil
+}
+
+func (s *Store) rotatePostgres(ctx context.Context, old, next []byte, now, nextExpires time.Time, sealed []byte) error {
+	return s.inTx(ctx, func(tx *sql.Tx) error {
+		var family string
+		if err := tx.QueryRowContext(ctx, qLockFamilyPostgres, old).Scan(&family); err != nil {
+			return err
+		}
+		res, err := tx.ExecContext(ctx, qRotatePostgres, old, next, micros(now), micros(nextExpires), nullBytes(sealed))
+		if s.isUnique(err) {
+			return fmt.Errorf("next exists: %w", userstore.ErrDuplicate)
+		} else if err != nil {
+			return err
+		}
+		n, err := res.RowsAffected()
+		if err != nil {
+			return err
+		}
+		if n == 1 {
+			return nil
+		}
+		return notRotated(tx.QueryRowContext(ctx, qTokenExists, old))
+	})
+}
+
+func (s *Store) rotateSQLite(ctx context.Context, old, next []byte, now, nextExpires time.Time, sealed []byte) error {
+	return s.inTx(ctx, func(tx *sql.Tx) error {
+		var family string
+		err := tx.QueryRowContext(ctx, qSpend, old, micros(now), nullBytes(sealed)).Scan(&family)
+		if errors.Is(err, sql.ErrNoRows) {
+			return notRotated(tx.QueryRowContext(ctx, qTokenExists, old))
+		} else if err != nil {
+			return err
+		}
+		_, err = tx.ExecContext(ctx, qInsertToken, next, family, micros(nextExpires))
+		if s.isUnique(err) {
+			return fmt.Errorf("next exists: %w", userstore.ErrDuplicate)
+		}
+		return err
+	})
+}
+
+// notRotated returns why a spend found no unspent token, from the row of
+// qTokenExists: the token is spent ([userstore.ErrConflict]), or gone
+// ([userstore.ErrNotFound]).
+func notRotated(r *sql.Row) error {
+	var one int
+	switch err := r.Scan(&one); {
+	case err == nil:
+		return fmt.Errorf("spent: %w", userstore.ErrConflict)
+	case errors.Is(err, sql.ErrNoRows):
+		return userstore.ErrNotFound
+	default:
+		return err
+	}
+}
+
+// RevokeRefreshFamily deletes the refresh-token family and all of its
+// tokens, in one statement; see oauth2pw.RefreshStore. An unknown
+// family is no error.
+func (s *Store) RevokeRefreshFamily(ctx context.Context, family string) error {
+	const op = "revoke refresh family"
+	if err := ctx.Err(); err != nil {
+		return s.fail(ctx, op, err)
+	}
+	if !validText(family) {
+		return nil
+	}
+	if _, err := s.db.ExecContext(ctx, qDeleteFamily, family); err != nil {
+		return s.fail(ctx, op, err)
+	}
+	return nil
+}
+
+// RevokeUserRefreshFamilies deletes every refresh-token family of the
+// user, and their tokens, in one statement; see oauth2pw.RefreshStore.
+func (s *Store) RevokeUserRefreshFamilies(ctx context.Context, userID string) error {
+	const op = "revoke user refresh families"
+	if err := ctx.Err(); err != nil {
+		return s.fail(ctx, op, err)
+	}
+	if !validText(userID) {
+		return nil
+	}
+	if _, err := s.db.ExecContext(ctx, qDeleteUserFamilies, userID); err != nil {
+		return s.fail(ctx, op, err)
+	}
+	return nil
+}
+
+// DenyAccessToken puts the access token whose "jti" is jti on the
+// denylist until until, in one upsert; see oauth2pw.RefreshStore. A later
+// call for the same jti keeps the later of the two instants. The entry is
+// keyed by the SHA-256 digest of jti, so any string may be given.
+func (s *Store) DenyAccessToken(ctx context.Context, jti string, until time.Time) error {
+	const op = "deny access token"
+	if err := ctx.Err(); err != nil {
+		return s.fail(ctx, op, err)
+	}
+	d := sha256.Sum256([]byte(jti))
+	if _, err := s.db.ExecContext(ctx, qDeny, d[:], micros(until)); err != nil {
+		return s.fail(ctx, op, err)
+	}
+	return nil
+}
+
+// Denied reports whether jti is on the denylist with an entry whose until
+// is after the current time; it implements jwtauth.Denylist.
+func (s *Store) Denied(ctx context.Context, jti string) (bool, error) {
+	const op = "denied"
+	if err := ctx.Err(); err != nil {
+		return false, s.fail(ctx, op, err)
+	}
+	d := sha256.Sum256([]byte(jti))
+	var until int64
+	switch err := s.db.QueryRowContext(ctx, qDenied, d[:]).Scan(&until); {
+	case errors.Is(err, sql.ErrNoRows):
+		return false, nil
+	case err != nil:
+		return false, s.fail(ctx, op, err)
+	}
+	return until > micros(s.now()), nil
+}
+
+// PruneRefresh deletes what has expired at now (see
+// oauth2pw.RefreshStore): the families whose live token or whose absolute
+// expiry is not after now, with all their tokens; the spent tokens whose
+// expiry is not after now; and the denylist entries whose until is not
+// after now. A family's live (unspent) token is its newest, so a family
+// whose live token expired has no token left that could refresh. Each
+// kind goes in DELETE statements of at most 1,000 rows, repeated until
+// none is left, so that other writers get their turn in between; on
+// PostgreSQL, rows that other transactions hold locked are left for the
+// next prune.
+func (s *Store) PruneRefresh(ctx context.Context, now time.Time) error {
+	if err := ctx.Err(); err != nil {
+		return s.fail(ctx, "prune refresh", err)
+	}
+	return s.pruneSessions(ctx, now, sessionPruneBatch, true)
+}
+
+// pruneSessions deletes up to limit expired rows of each kind, and goes
+// on with more batches while a batch was full if all is set.
+func (s *Store) pruneSessions(ctx context.Context, now time.Time, limit int, all bool) error {
+	// On PostgreSQL, rows locked elsewhere are skipped; families are
+	// locked before their tokens, as every writer does.
+	skip, skipFamilies := "", ""
+	if s.dialect == Postgres {
+		skip, skipFamilies = " FOR UPDATE SKIP LOCKED", " FOR UPDATE OF f SKIP LOCKED"
+	}
+	steps := [...]struct{ what, query string }{
+		{"families with an expired live token", "DELETE FROM authkit_refresh_families WHERE id IN" +
+			" (SELECT f.id FROM authkit_refresh_families f JOIN authkit_refresh_tokens t ON t.family_id = f.id" +
+			" WHERE t.expires_at <= $1 AND t.spent_at IS NULL LIMIT $2" + skipFamilies + ")"},
+		{"expired families", "DELETE FROM authkit_refresh_families WHERE id IN" +
+			" (SELECT id FROM authkit_refresh_families WHERE expires_at <= $1 LIMIT $2" + skip + ")"},
+		{"expired tokens", "DELETE FROM authkit_refresh_tokens WHERE hash IN" +
+			" (SELECT hash FROM authkit_refresh_tokens WHERE expires_at <= $1 LIMIT $2" + skip + ")"},
+		{"expired denylist entries", "DELETE FROM authkit_denylist WHERE jti_hash IN" +
+			" (SELECT jti_hash FROM authkit_denylist WHERE until <= $1 LIMIT $2" + skip + ")"},
+	}
+	at := micros(now)
+	for _, st := range steps {
+		for {
+			res, err := s.db.ExecContext(ctx, st.query, at, limit)
+			if err != nil {
+				return s.fail(ctx, "prune refresh: "+st.what, err)
+			}
+			n, err := res.RowsAffected()
+			if err != nil {
+				return s.fail(ctx, "prune refresh: "+st.what, err)
+			}
+			if !all || n < int64(limit) {
+				break
+			}
+		}
+	}
+	return nil
+}
+
+// validText reports whether every string is valid UTF-8 without NUL
+// bytes, as PostgreSQL's text type requires; the store refuses other
+// strings on SQLite too, so that both answer alike.
+func validText(ss ...string) bool {
+	for _, s := range ss {
+		if checkText(s, "", "", nil) != nil {
+			return false
+		}
+	}
+	return true
+}
+
+// fromMicros returns the Time of us Unix microseconds, in UTC.
+func fromMicros(us int64) time.Time { return time.UnixMicro(us).UTC() }
