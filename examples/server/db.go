@@ -155,15 +155,12 @@ func (d *database) openSQLiteThrottle(ctx context.Context) error {
 }
 
 // sessions returns the store of the refresh-token families and of the
-// access-token denylist: the SQL store itself when it keeps them, so that
-// sessions survive restarts and every instance on the database shares
-// them, and otherwise a store in memory whose clock is now (nil:
-// time.Now).
+// access-token denylist: the SQL store itself, so that sessions survive
+// restarts and every instance on the database shares them, or, for the
+// memory store, a store in memory whose clock is now (nil: time.Now).
 func (d *database) sessions(now func() time.Time) oauth2pw.RefreshStore {
 	if d.sql != nil {
-		if s, ok := any(d.sql).(oauth2pw.RefreshStore); ok {
-			return s
-		}
+		return d.sql
 	}
 	return memory.NewSessions(now)
 }

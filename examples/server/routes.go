@@ -17,7 +17,6 @@ import (
 	"github.com/authkit-go/authkit/oauth2pw"
 	"github.com/authkit-go/authkit/rbac"
 	"github.com/authkit-go/authkit/userstore"
-	"github.com/authkit-go/authkit/userstore/memory"
 )
 
 // clientID is the client_id claim of the tokens the server issues to
@@ -196,9 +195,6 @@ func newApp(ctx context.Context, cfg appConfig) (a *app, err error) {
 		login.ThrottleStore = d.throttle
 	}
 	a.sessions = d.sessions(cfg.now)
-	if _, inMemory := a.sessions.(*memory.Sessions); inMemory && d.kind != dbMemory {
-		a.log.Warn("sessions in memory: refresh tokens and revocations end with the process and are not shared with other instances")
-	}
 	login.Refresh = oauth2pw.RefreshConfig{Store: a.sessions, GraceWindow: cfg.refreshGrace}
 	login.Now = cfg.now
 	if cfg.introspectionSecret != "" {
