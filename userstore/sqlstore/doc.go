@@ -175,7 +175,8 @@
 // [Store.Migrate] serialises on a transaction-scoped advisory lock keyed by
 // the current schema, so instances in different schemas of one database
 // migrate independently. Writes that read first (UpdateUser) lock the row
-// with SELECT … FOR UPDATE; the others are single statements.
+// with SELECT … FOR UPDATE, and a refresh-token rotation locks its family
+// first (see Sessions); the others are single statements.
 //
 // # Errors
 //

@@ -116,7 +116,7 @@ func (s *Store) RefreshToken(ctx context.Context, token []byte) (family string, 
 	}
 	var exp int64
 	var sp sql.NullInt64
-	if err := s.db.QueryRowContext(ctx, qToken, token).Scan(&family, &exp, &sp, &successor); err != nil {
+	if err := s.token.queryRow(ctx, s.db, qToken, token).Scan(&family, &exp, &sp, &successor); err != nil {
 		return "", time.Time{}, time.Time{}, nil, s.fail(ctx, op, err)
 	}
 	if sp.Valid {
@@ -138,7 +138,7 @@ func (s *Store) RefreshFamily(ctx context.Context, family string) (userID, clien
 	}
 	var sc string
 	var cr, exp int64
-	if err := s.db.QueryRowContext(ctx, qFamily, family).Scan(&userID, &clientID, &sc, &cr, &exp); err != nil {
+	if err := s.family.queryRow(ctx, s.db, qFamily, family).Scan(&userID, &clientID, &sc, &cr, &exp); err != nil {
 		return "", "", nil, time.Time{}, time.Time{}, s.fail(ctx, op, err)
 	}
 	if scope, err = decodeRoles(sc); err != nil {
@@ -304,7 +304,7 @@ func (s *Store) Denied(ctx context.Context, jti string) (bool, error) {
 	}
 	d := sha256.Sum256([]byte(jti))
 	var until int64
-	switch err := s.db.QueryRowContext(ctx, qDenied, d[:]).Scan(&until); {
+	switch err := s.denied.queryRow(ctx, s.db, qDenied, d[:]).Scan(&until); {
 	case errors.Is(err, sql.ErrNoRows):
 		return false, nil
 	case err != nil:

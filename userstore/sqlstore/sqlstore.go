@@ -50,8 +50,11 @@ type Store struct {
 	q       queries
 
 	// byID and byKey are the lookups the token endpoint and the
-	// middleware make on every request, prepared on first use.
-	byID, byKey lazyStmt
+	// middleware make on every request, and token, family and denied
+	// those of refreshes and of the denylist check; each is prepared on
+	// first use.
+	byID, byKey           lazyStmt
+	token, family, denied lazyStmt
 }
 
 var (
