@@ -25,8 +25,11 @@ type Denylist interface {
 // valid". If d fails, the request is answered 503
 // [CodeTemporarilyUnavailable] without a WWW-Authenticate challenge, as
 // for a failing user store ([WithUsers]): the token may well be good. d
-// is asked once per request, after the token verified and before its
-// user is loaded. A nil d turns the check off.
+// is asked after the token verified and before its user is loaded,
+// through the cache [WithUserCache] sets, as users are: an answer is
+// reused for the cache's ttl (never past the token's expiry), so a
+// revocation reaches a middleware within that ttl, at once with the cache
+// off. Failures are never cached. A nil d turns the check off.
 func WithDenylist(d Denylist) Option {
 	return func(o *options) { o.deny = d }
 }

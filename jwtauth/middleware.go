@@ -116,15 +116,17 @@ func WithUsers(store userstore.Store) Option {
 	return func(o *options) { o.users = store }
 }
 
-// WithUserCache sets the cache of successful [WithUsers] lookups: entries
-// live for ttl and at most size users are kept. The defaults are one second
+// WithUserCache sets the cache of successful [WithUsers] lookups, and of
+// [WithDenylist] answers: entries live for ttl and at most size users (and
+// size answers) are kept. The defaults are one second
 // and 4096 users; a size of zero or less means the default, a ttl of zero
 // or less turns the cache off so that every request reaches the store.
 //
 // The cache trades freshness for speed: for up to ttl after a user is
-// disabled, deleted, demoted or has their tokens revoked, a request that
-// reaches a middleware which looked the user up just before may still pass
-// with the old record. Failed lookups are not cached. Every request gets
+// disabled, deleted, demoted or has their tokens revoked, or after an
+// access token is put on the denylist, a request that reaches a
+// middleware which looked it up just before may still pass with the old
+// answer. Failed lookups are not cached. Every request gets
 // its own copy of the user. Each call of [Middleware] or
 // [OptionalMiddleware] has its own cache, so build the middleware once and
 // wrap every route with it.
@@ -202,7 +204,7 @@ type authenticator struct {
 	query    bool
 	users    *userLoader  // nil: no user loading
 	log      *slog.Logger // nil: no logging
-	deny     Denylist     // nil: no denylist
+	deny     *denyChecker // nil: no denylist
 }
 
 func newAuthenticator(v Verifier, optional bool, opts []Option) *authenticator {
@@ -223,13 +225,15 @@ func newAuthenticator(v Verifier, optional bool, opts []Option) *authenticator {
 		cookie:   o.cookie,
 		query:    o.query,
 		log:      o.log,
-		deny:     o.deny,
 	}
 	if a.onError == nil {
 		a.onError = a.writeChallenge
 	}
 	if o.users != nil {
 		a.users = newUserLoader(o.users, o.cacheTTL, o.cacheMax)
+	}
+	if o.deny != nil {
+		a.deny = newDenyChecker(o.deny, o.cacheTTL, o.cacheMax)
 	}
 	return a
 }
@@ -341,7 +345,7 @@ func (a *authenticator) authenticate(ctx context.Context, raw string) (*Claims, 
 		return nil, nil, &refusal{c: invalidToken(descInvalidToken), cause: errNoVerifiedSubject}
 	}
 	if a.deny != nil {
-		switch denied, err := a.deny.Denied(ctx, claims.ID); {
+		switch denied, err := a.deny.denied(ctx, claims.ID, claims.ExpiresAt); {
 		case err != nil:
 			return nil, nil, &refusal{unavailable(), fmt.Errorf("denylist: %w", err), claims.Subject}
 		case denied:

@@ -1,9 +1,7 @@
 package jwtauth
 
 import (
-	"container/list"
 	"context"
-	"sync"
 	"time"
 
 	"github.com/authkit-go/authkit/userstore"
@@ -16,88 +14,81 @@ const (
 )
 
 // userLoader looks users up by ID for [Middleware], through a short-lived,
-// bounded cache of successful lookups: a least-recently-used list, so that
-// a full cache drops the users that have not been seen for longest. Failed
-// lookups are never cached.
+// bounded cache of successful lookups. Failed lookups are never cached.
 type userLoader struct {
 	store userstore.Store
-	ttl   time.Duration // <= 0: no cache
-	size  int
-
-	mu      sync.Mutex
-	entries map[string]*list.Element // of *cachedUser; nil without cache
-	lru     list.List                // most recently used first
-}
-
-type cachedUser struct {
-	id      string
-	u       *userstore.User // private copy, never handed out
-	expires time.Time
+	ttl   time.Duration              // <= 0: no cache
+	cache *ttlCache[*userstore.User] // private copies, never handed out; nil without cache
 }
 
 func newUserLoader(store userstore.Store, ttl time.Duration, size int) *userLoader {
-	if size <= 0 {
-		size = defaultUserCacheSize
-	}
-	l := &userLoader{store: store, ttl: ttl, size: size}
+	l := &userLoader{store: store, ttl: ttl}
 	if ttl > 0 {
-		l.entries = make(map[string]*list.Element)
+		l.cache = newTTLCache[*userstore.User](cacheSize(size))
 	}
 	return l
+}
+
+// cacheSize returns size, or the default for a size of zero or less.
+func cacheSize(size int) int {
+	if size <= 0 {
+		return defaultUserCacheSize
+	}
+	return size
 }
 
 // user returns the user with that ID: a copy the caller may keep. Errors
 // are the store's.
 func (l *userLoader) user(ctx context.Context, id string) (*userstore.User, error) {
-	if l.ttl <= 0 {
+	if l.cache == nil {
 		return l.store.UserByID(ctx, id)
 	}
 	now := time.Now()
-	if u := l.get(id, now); u != nil {
-		return u, nil
+	if u, ok := l.cache.get(id, now); ok {
+		return u.Clone(), nil
 	}
 	u, err := l.store.UserByID(ctx, id)
 	if err != nil || u == nil {
 		return u, err
 	}
-	l.put(id, u.Clone(), now.Add(l.ttl))
+	l.cache.put(id, u.Clone(), now.Add(l.ttl))
 	return u, nil
 }
 
-// get returns a copy of the cached user with that ID, or nil when there is
-// none that is still fresh at now.
-func (l *userLoader) get(id string, now time.Time) *userstore.User {
-	l.mu.Lock()
-	defer l.mu.Unlock()
-	e, ok := l.entries[id]
-	if !ok {
-		return nil
-	}
-	c := e.Value.(*cachedUser)
-	if !now.Before(c.expires) {
-		l.lru.Remove(e)
-		delete(l.entries, id)
-		return nil
-	}
-	l.lru.MoveToFront(e)
-	return c.u.Clone()
+// denyChecker asks a [Denylist] about a token's "jti", through the same
+// kind of cache as [userLoader]: an answer is reused for the cache's
+// ttl, and never past the token's expiry. Errors are never cached.
+type denyChecker struct {
+	list  Denylist
+	ttl   time.Duration   // <= 0: no cache
+	cache *ttlCache[bool] // nil without cache
 }
 
-// put stores u, dropping the least recently used user when the cache is
-// full.
-func (l *userLoader) put(id string, u *userstore.User, expires time.Time) {
-	l.mu.Lock()
-	defer l.mu.Unlock()
-	if e, ok := l.entries[id]; ok {
-		c := e.Value.(*cachedUser)
-		c.u, c.expires = u, expires
-		l.lru.MoveToFront(e)
-		return
+func newDenyChecker(d Denylist, ttl time.Duration, size int) *denyChecker {
+	c := &denyChecker{list: d, ttl: ttl}
+	if ttl > 0 {
+		c.cache = newTTLCache[bool](cacheSize(size))
 	}
-	for l.lru.Len() >= l.size {
-		oldest := l.lru.Back()
-		l.lru.Remove(oldest)
-		delete(l.entries, oldest.Value.(*cachedUser).id)
+	return c
+}
+
+// denied reports whether the token with that jti and expiry is on the list.
+func (c *denyChecker) denied(ctx context.Context, jti string, exp time.Time) (bool, error) {
+	if c.cache == nil {
+		return c.list.Denied(ctx, jti)
 	}
-	l.entries[id] = l.lru.PushFront(&cachedUser{id: id, u: u, expires: expires})
+	now := time.Now()
+	if d, ok := c.cache.get(jti, now); ok {
+		return d, nil
+	}
+	d, err := c.list.Denied(ctx, jti)
+	if err != nil {
+		return false, err
+	}
+	until := now.Add(c.ttl)
+	if !exp.IsZero() && exp.Before(until) {
+		until = exp
+	}
+	c.cache.put(jti, d, until)
+	return d, nil
 }

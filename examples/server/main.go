@@ -86,9 +86,11 @@
 // A user disabled, deleted, demoted or signed out everywhere through one
 // instance, or with the users subcommands, is refused by every instance
 // on its next request: each request reads the user from the database.
-// With -user-cache TTL an instance may reuse a user it read for up to TTL,
-// and the change then takes up to TTL to reach it. Logins (POST /token)
-// always read the database.
+// A revoked or signed-out access token is refused the same way: each
+// request asks the database's denylist. With -user-cache TTL an instance
+// may reuse a user, or a denylist answer, it read for up to TTL, and the
+// change then takes up to TTL to reach it. Logins (POST /token) always
+// read the database.
 //
 // Failed logins are throttled in the database too: failures counted by
 // one instance delay attempts on every instance sharing it, and survive
@@ -141,8 +143,9 @@
 //		keeps the tokens of a previous key valid across a rotation.
 //		Without -key, see Signing keys; PostgreSQL requires it.
 //	-user-cache ttl
-//		How long the bearer middleware may reuse a user it looked up
-//		(default 0: every request reads the database).
+//		How long the bearer middleware may reuse a user, or a denylist
+//		answer, it looked up (default 0: every request reads the
+//		database).
 //	-issuer url
 //		The "iss" of the tokens (default http://127.0.0.1:8080).
 //	-audience list
@@ -275,7 +278,7 @@ func parseFlags(args []string, output io.Writer) (appConfig, error) {
 	fs.StringVar(&cfg.addr, "addr", "127.0.0.1:8080", "TCP `address` to listen on")
 	fs.StringVar(&cfg.db, "db", "authkit.db", "the `database`: a SQLite file path (created on first start), a postgres:// or postgresql:// URL (several instances; needs -key), or :memory: (a throwaway store)")
 	fs.StringVar(&cfg.keyFile, "key", "", "`path` of the signing key: PEM PKCS#8 private key (Ed25519, ECDSA, RSA) or JWK / JWK Set JSON (kty oct for HMAC); empty: with SQLite, an Ed25519 key generated on first start and kept beside the database as DB.key.pem (mode 0600); with :memory:, a fresh key whose tokens die with the process; PostgreSQL requires -key")
-	fs.DurationVar(&cfg.userCache, "user-cache", 0, "how long a request may reuse the user another request looked up (0: every request reads the database, so a disabled user is refused at once on every instance; otherwise within this `ttl`)")
+	fs.DurationVar(&cfg.userCache, "user-cache", 0, "how long a request may reuse the user, or the denylist answer, another request looked up (0: every request reads the database, so a disabled user or a revoked token is refused at once on every instance; otherwise within this `ttl`)")
 	fs.StringVar(&cfg.genKey, "genkey", "", "write a new Ed25519 signing key to `path` (mode 0600), print how to use it, and exit")
 	fs.StringVar(&cfg.issuer, "issuer", "http://127.0.0.1:8080", "the tokens' \"iss\" `url`")
 	fs.StringVar(&audience, "audience", "http://127.0.0.1:8080/api", "the tokens' \"aud\": comma-separated `list`")
