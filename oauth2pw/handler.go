@@ -260,29 +260,12 @@ func (h *Handler) token(w http.ResponseWriter, r *http.Request) (*tokenResponse,
 		key.Username = n
 	}
 	attrs := []slog.Attr{slog.String("username", key.Username), slog.String("ip", addrString(ip)), slog.String("client_id", cl.id)}
-	if !h.acquire(ctx) {
-		h.cfg.Logger.LogAttrs(ctx, slog.LevelWarn, "oauth2pw: no hashing slot", attrs...)
-		return nil, unavailable()
+	admitted, u, fresh, e := h.checkLogin(ctx, &key, username, password, attrs)
+	var resp *tokenResponse
+	if e == nil {
+		resp, e = h.login(ctx, u, fresh, cl, requested, attrs)
 	}
-	defer h.release()
-	if ctx.Err() != nil {
-		return nil, unavailable()
-	}
-	if h.limiter != nil {
-		key.Secret = h.secrets.sum(password)
-		wait, ok, err := h.allow(ctx, key)
-		if err != nil {
-			h.cfg.Logger.LogAttrs(ctx, slog.LevelError, "oauth2pw: throttle store failed", append(attrs, slog.Any("error", err))...)
-			return nil, unavailable()
-		}
-		if !ok {
-			h.cfg.Logger.LogAttrs(ctx, slog.LevelWarn, "oauth2pw: login throttled",
-				append(attrs, slog.Duration("retry_after", wait))...)
-			return nil, throttled(descThrottled, wait)
-		}
-	}
-	resp, u, e := h.login(ctx, username, password, cl, requested, attrs)
-	if h.limiter != nil {
+	if admitted {
 		if u != nil && (e == nil || e.code == CodeInvalidScope) {
 			h.limiter.Success(ctx, key)
 		} else {
@@ -290,6 +273,44 @@ func (h *Handler) token(w http.ResponseWriter, r *http.Request) (*tokenResponse,
 		}
 	}
 	return resp, e
+}
+
+// checkLogin holds a hashing slot for the part of a login that hashes: it
+// takes the slot, has the limiter admit the attempt (setting key's
+// Secret), checks the password and, if the stored hash is outdated,
+// computes its replacement, fresh. It gives the slot back before it
+// returns, so that the store writes that follow (the token's family, the
+// new hash, the limiter's outcome) wait for no hashing slot and hold none.
+// It returns the user if the password was right and the user may log in,
+// and reports whether the limiter admitted the attempt, in which case the
+// caller records exactly one Failure or Success for it.
+func (h *Handler) checkLogin(ctx context.Context, key *ThrottleKey, username, password string, attrs []slog.Attr) (admitted bool, u *userstore.User, fresh string, e *tokenError) {
+	if !h.acquire(ctx) {
+		h.cfg.Logger.LogAttrs(ctx, slog.LevelWarn, "oauth2pw: no hashing slot", attrs...)
+		return false, nil, "", unavailable()
+	}
+	defer h.release()
+	if ctx.Err() != nil {
+		return false, nil, "", unavailable()
+	}
+	if h.limiter != nil {
+		key.Secret = h.secrets.sum(password)
+		wait, ok, err := h.allow(ctx, *key)
+		if err != nil {
+			h.cfg.Logger.LogAttrs(ctx, slog.LevelError, "oauth2pw: throttle store failed", append(attrs, slog.Any("error", err))...)
+			return false, nil, "", unavailable()
+		}
+		if !ok {
+			h.cfg.Logger.LogAttrs(ctx, slog.LevelWarn, "oauth2pw: login throttled",
+				append(attrs, slog.Duration("retry_after", wait))...)
+			return false, nil, "", throttled(descThrottled, wait)
+		}
+	}
+	u, e = h.checkPassword(ctx, username, password, attrs)
+	if e == nil {
+		fresh = h.freshHash(ctx, u, password, attrs)
+	}
+	return h.limiter != nil, u, fresh, e
 }
 
 // parseRequest checks the shape of r (method, query string, content type,
@@ -429,9 +450,11 @@ func (h *Handler) acquire(ctx context.Context) bool {
 // release gives back the slot taken by acquire.
 func (h *Handler) release() { <-h.slots }
 
-// login checks the credentials and issues the token. It returns the user
-// whenever the password was right, even if the login still fails.
-func (h *Handler) login(ctx context.Context, username, password string, cl *client, requested []string, attrs []slog.Attr) (*tokenResponse, *userstore.User, *tokenError) {
+// checkPassword looks the user up and checks password against their
+// stored hash, or against the dummy hash if there is no such user, with
+// the same work either way. It returns the user if the password is right
+// and the user is not disabled.
+func (h *Handler) checkPassword(ctx context.Context, username, password string, attrs []slog.Attr) (*userstore.User, *tokenError) {
 	log := h.cfg.Logger
 	failed := func(reason string, extra ...slog.Attr) *tokenError {
 		log.LogAttrs(ctx, slog.LevelWarn, "oauth2pw: login failed",
@@ -439,7 +462,7 @@ func (h *Handler) login(ctx context.Context, username, password string, cl *clie
 		return invalidGrant()
 	}
 	if len(password) > h.maxPw {
-		return nil, nil, failed("password_too_long")
+		return nil, failed("password_too_long")
 	}
 
 	u, err := h.cfg.Users.UserByUsername(ctx, username)
@@ -450,7 +473,7 @@ func (h *Handler) login(ctx context.Context, username, password string, cl *clie
 	case err != nil && !errors.Is(err, userstore.ErrNotFound) && !errors.Is(err, userstore.ErrInvalidUsername):
 		e := serverError(fmt.Errorf("looking up user: %w", err))
 		log.LogAttrs(ctx, slog.LevelError, "oauth2pw: login error", append(attrs, slog.Any("error", e))...)
-		return nil, nil, e
+		return nil, e
 	case err != nil:
 		u = nil
 	}
@@ -466,27 +489,35 @@ func (h *Handler) login(ctx context.Context, username, password string, cl *clie
 			// than an unknown user's and tell that the account exists:
 			// spend the same work on the dummy hash.
 			h.verify(ctx, h.dummyHash, password)
-			return nil, nil, failed("unreadable_hash", slog.String("user_id", u.ID), slog.Any("error", err))
+			return nil, failed("unreadable_hash", slog.String("user_id", u.ID), slog.Any("error", err))
 		}
 		e := serverError(fmt.Errorf("verifying password: %w", err))
 		log.LogAttrs(ctx, slog.LevelError, "oauth2pw: login error", append(attrs, slog.Any("error", e))...)
-		return nil, nil, e
+		return nil, e
 	}
 	switch {
 	case u == nil:
-		return nil, nil, failed("unknown_user")
+		return nil, failed("unknown_user")
 	case !ok:
-		return nil, nil, failed("bad_password", slog.String("user_id", u.ID))
+		return nil, failed("bad_password", slog.String("user_id", u.ID))
 	case u.Disabled:
-		return nil, nil, failed("disabled", slog.String("user_id", u.ID))
+		return nil, failed("disabled", slog.String("user_id", u.ID))
 	}
+	return u, nil
+}
+
+// login issues the token of user u, whose password checkPassword found
+// right, through client cl, and stores fresh as u's new password hash
+// unless it is empty.
+func (h *Handler) login(ctx context.Context, u *userstore.User, fresh string, cl *client, requested []string, attrs []slog.Attr) (*tokenResponse, *tokenError) {
+	log := h.cfg.Logger
 	attrs = append(attrs, slog.String("user_id", u.ID))
 
 	granted, ok := h.scopes.grant(u, cl, requested)
 	if !ok {
 		log.LogAttrs(ctx, slog.LevelWarn, "oauth2pw: scope refused",
 			append(attrs, slog.String("scope", strings.Join(requested, " ")))...)
-		return nil, u, newTokenError(http.StatusBadRequest, CodeInvalidScope, descInvalidScope)
+		return nil, newTokenError(http.StatusBadRequest, CodeInvalidScope, descInvalidScope)
 	}
 
 	claims := jwtauth.Claims{
@@ -499,7 +530,7 @@ func (h *Handler) login(ctx context.Context, username, password string, cl *clie
 		if err := h.addClaims(ctx, u, &claims); err != nil {
 			e := serverError(err)
 			log.LogAttrs(ctx, slog.LevelError, "oauth2pw: login error", append(attrs, slog.Any("error", e))...)
-			return nil, u, e
+			return nil, e
 		}
 	}
 	var sess *newSession
@@ -517,9 +548,11 @@ func (h *Handler) login(ctx context.Context, username, password string, cl *clie
 	if err != nil {
 		e := serverError(fmt.Errorf("issuing token: %w", err))
 		log.LogAttrs(ctx, slog.LevelError, "oauth2pw: login error", append(attrs, slog.Any("error", e))...)
-		return nil, u, e
+		return nil, e
 	}
-	h.rehash(ctx, u, password, attrs)
+	if fresh != "" {
+		h.upgradeHash(ctx, u, fresh, attrs)
+	}
 
 	scope := strings.Join(tok.Claims.Scope, " ")
 	log.LogAttrs(ctx, slog.LevelInfo, "oauth2pw: login succeeded",
@@ -533,7 +566,7 @@ func (h *Handler) login(ctx context.Context, username, password string, cl *clie
 	if sess != nil {
 		resp.RefreshToken = sess.raw
 	}
-	return resp, u, nil
+	return resp, nil
 }
 
 // registeredClaims are the claim names that [jwtauth.Claims] has fields
@@ -598,26 +631,34 @@ func (h *Handler) verify(ctx context.Context, encoded, password string) (bool, e
 	return h.cfg.Hasher.Verify(encoded, password)
 }
 
-// rehash stores a fresh hash of password for u if its stored hash is
-// outdated and the store can upgrade hashes. Failures are logged; the
-// login goes on.
-func (h *Handler) rehash(ctx context.Context, u *userstore.User, password string, attrs []slog.Attr) {
-	up, ok := h.cfg.Users.(userstore.PasswordHashUpgrader)
-	if !ok || !h.cfg.Hasher.NeedsRehash(u.PasswordHash) {
-		return
+// freshHash returns a new hash of password for u if u's stored hash is
+// outdated and the store can upgrade hashes, and "" otherwise or if
+// hashing fails (logged: the login goes on). The caller holds a hashing
+// slot.
+func (h *Handler) freshHash(ctx context.Context, u *userstore.User, password string, attrs []slog.Attr) string {
+	if _, ok := h.cfg.Users.(userstore.PasswordHashUpgrader); !ok || !h.cfg.Hasher.NeedsRehash(u.PasswordHash) {
+		return ""
 	}
-	ctx = context.WithoutCancel(ctx) // a client hanging up must not waste the hash
 	var fresh string
 	var err error
 	if h.ctxHasher != nil {
-		fresh, err = h.ctxHasher.HashContext(ctx, password)
+		fresh, err = h.ctxHasher.HashContext(context.WithoutCancel(ctx), password) // a client hanging up must not waste the hash
 	} else {
 		fresh, err = h.cfg.Hasher.Hash(password)
 	}
-	if err == nil {
-		err = up.UpgradePasswordHash(ctx, u.ID, u.PasswordHash, fresh)
-	}
 	if err != nil {
+		h.cfg.Logger.LogAttrs(ctx, slog.LevelWarn, "oauth2pw: password hash upgrade failed",
+			append(attrs, slog.String("user_id", u.ID), slog.Any("error", err))...)
+		return ""
+	}
+	return fresh
+}
+
+// upgradeHash replaces u's stored hash with fresh, if it is still the one
+// the login checked. A failure is logged; the login goes on.
+func (h *Handler) upgradeHash(ctx context.Context, u *userstore.User, fresh string, attrs []slog.Attr) {
+	up := h.cfg.Users.(userstore.PasswordHashUpgrader) // freshHash made fresh only for such a store
+	if err := up.UpgradePasswordHash(context.WithoutCancel(ctx), u.ID, u.PasswordHash, fresh); err != nil {
 		h.cfg.Logger.LogAttrs(ctx, slog.LevelWarn, "oauth2pw: password hash upgrade failed",
 			append(attrs, slog.Any("error", err))...)
 		return

@@ -16,10 +16,12 @@ import (
 	"strings"
 	"sync/atomic"
 	"testing"
+	"testing/synctest"
 	"time"
 
 	"github.com/authkit-go/authkit/jwtauth"
 	"github.com/authkit-go/authkit/userstore"
+	"github.com/authkit-go/authkit/userstore/memory"
 )
 
 // headerWant is the exact value a header must have; "" means absent.
@@ -971,4 +973,167 @@ func TestClaimsHookRefused(t *testing.T) {
 			}
 		})
 	}
+}
+
+// gateOnce blocks the first call of wait, after reporting on entered,
+// until open is closed; later calls go through.
+type gateOnce struct {
+	entered, open chan struct{}
+	first         atomic.Bool
+}
+
+func newGateOnce() *gateOnce {
+	return &gateOnce{entered: make(chan struct{}), open: make(chan struct{})}
+}
+
+func (g *gateOnce) wait() {
+	if g.first.CompareAndSwap(false, true) {
+		close(g.entered)
+		<-g.open
+	}
+}
+
+// outcomeLimiter is a fakeLimiter whose Success and Failure first wait at
+// a gate.
+type outcomeLimiter struct {
+	*fakeLimiter
+	gate *gateOnce
+}
+
+func (l outcomeLimiter) Success(ctx context.Context, k ThrottleKey) {
+	l.gate.wait()
+	l.fakeLimiter.Success(ctx, k)
+}
+
+func (l outcomeLimiter) Failure(ctx context.Context, k ThrottleKey) {
+	l.gate.wait()
+	l.fakeLimiter.Failure(ctx, k)
+}
+
+// gatedSessions is a memory.Sessions whose CreateRefreshFamily first
+// waits at a gate.
+type gatedSessions struct {
+	*memory.Sessions
+	gate *gateOnce
+}
+
+func (s gatedSessions) CreateRefreshFamily(ctx context.Context, family, userID, clientID string, scope []string, created, expires time.Time, token []byte, tokenExpires time.Time) error {
+	s.gate.wait()
+	return s.Sessions.CreateRefreshFamily(ctx, family, userID, clientID, scope, created, expires, token, tokenExpires)
+}
+
+// alwaysRehash is a PasswordHasher that finds every hash outdated.
+type alwaysRehash struct{ userstore.PasswordHasher }
+
+func (alwaysRehash) NeedsRehash(string) bool { return true }
+
+// TestSlotFreeDuringStoreWrites holds a login, with its password checked,
+// in each of the steps that follow the hash (the limiter's outcome, the
+// token's signature, the refresh family's write, the new hash's write)
+// with a single hashing slot: a second login meanwhile gets its slot and
+// succeeds, and each admitted login gets exactly one limiter outcome.
+func TestSlotFreeDuringStoreWrites(t *testing.T) {
+	t.Parallel()
+	tests := []struct {
+		name string
+		set  func(e *env, c *Config, g *gateOnce, lim *fakeLimiter)
+	}{
+		{"limiter outcome", func(e *env, c *Config, g *gateOnce, lim *fakeLimiter) {
+			c.Limiter = outcomeLimiter{lim, g}
+		}},
+		{"token issue", func(e *env, c *Config, g *gateOnce, lim *fakeLimiter) {
+			c.Tokens = fakeIssuer{issue: func(ctx context.Context, cl jwtauth.Claims) (jwtauth.Token, error) {
+				g.wait()
+				return e.tokens.Issue(ctx, cl)
+			}}
+		}},
+		{"refresh family write", func(e *env, c *Config, g *gateOnce, lim *fakeLimiter) {
+			c.Refresh = RefreshConfig{Store: gatedSessions{memory.NewSessions(nil), g}}
+		}},
+		{"hash upgrade write", func(e *env, c *Config, g *gateOnce, lim *fakeLimiter) {
+			c.Hasher = alwaysRehash{c.Hasher}
+			c.Users = &fakeStore{next: e.store, upgrade: func(ctx context.Context, id, oldHash, newHash string) error {
+				g.wait()
+				return e.store.UpgradePasswordHash(ctx, id, oldHash, newHash)
+			}}
+		}},
+	}
+	for _, tc := range tests {
+		t.Run(tc.name, func(t *testing.T) {
+			t.Parallel()
+			synctest.Test(t, func(t *testing.T) {
+				g := newGateOnce()
+				lim := new(fakeLimiter)
+				e := newEnv(t, func(e *env, c *Config) {
+					c.MaxConcurrentHashes = 1
+					c.Limiter = lim
+					tc.set(e, c, g, lim)
+				})
+				first := make(chan *httptest.ResponseRecorder, 1)
+				go func() { first <- post(e.h, login(e.bob.Username, e.bob.password)) }()
+				<-g.entered
+				synctest.Wait()
+				if w := post(e.h, login(e.alice.Username, e.alice.password)); w.Code != http.StatusOK {
+					t.Errorf("POST /token while another login waits in its %s: status = %d, want 200; body %s", tc.name, w.Code, w.Body)
+				}
+				close(g.open)
+				decodeSuccess(t, <-first)
+				if got, want := lim.calls(), [3]int64{2, 0, 2}; got != want {
+					t.Errorf("limiter calls (Allow, Failure, Success) = %v, want %v", got, want)
+				}
+			})
+		})
+	}
+}
+
+// blockingHash is a PasswordHasher whose Hash, once armed, first waits at
+// a gate, and that finds every hash outdated.
+type blockingHash struct {
+	userstore.PasswordHasher
+	armed *atomic.Bool
+	gate  *gateOnce
+}
+
+func (b blockingHash) Hash(pw string) (string, error) {
+	if b.armed.Load() {
+		b.gate.wait()
+	}
+	return b.PasswordHasher.Hash(pw)
+}
+
+func (blockingHash) NeedsRehash(string) bool { return true }
+
+// TestRehashHoldsSlot checks that the new hash of an outdated one is
+// computed in the login's hashing slot: with a single slot, a second
+// login waits HashWait for it and gets 503, and the first one's hash is
+// still upgraded.
+func TestRehashHoldsSlot(t *testing.T) {
+	t.Parallel()
+	synctest.Test(t, func(t *testing.T) {
+		g := newGateOnce()
+		var armed atomic.Bool
+		var upgrades atomic.Int64
+		e := newEnv(t, func(e *env, c *Config) {
+			c.MaxConcurrentHashes = 1
+			c.InsecureNoThrottle = true
+			c.Hasher = blockingHash{c.Hasher, &armed, g}
+			c.Users = &fakeStore{next: e.store, upgrade: func(ctx context.Context, id, oldHash, newHash string) error {
+				upgrades.Add(1)
+				return e.store.UpgradePasswordHash(ctx, id, oldHash, newHash)
+			}}
+		})
+		armed.Store(true) // NewHandler has hashed its dummy password
+		first := make(chan *httptest.ResponseRecorder, 1)
+		go func() { first <- post(e.h, login(e.bob.Username, e.bob.password)) }()
+		<-g.entered
+		synctest.Wait()
+		if w := post(e.h, login(e.alice.Username, e.alice.password)); w.Code != http.StatusServiceUnavailable {
+			t.Errorf("POST /token while another login computes its new hash: status = %d, want 503; body %s", w.Code, w.Body)
+		}
+		close(g.open)
+		decodeSuccess(t, <-first)
+		if got := upgrades.Load(); got != 1 {
+			t.Errorf("UpgradePasswordHash calls = %d, want 1", got)
+		}
+	})
 }

@@ -2,11 +2,10 @@ package oauth2pw
 
 import (
 	"context"
-	"crypto/aes"
-	"crypto/cipher"
-	"crypto/hmac"
 	"crypto/rand"
 	"crypto/sha256"
+	"crypto/sha512"
+	"crypto/subtle"
 	"encoding/base64"
 	"encoding/hex"
 	"encoding/json"
@@ -220,38 +219,49 @@ func refreshDigest(raw string) []byte {
 	return d[:]
 }
 
-// successorKey derives the key that seals the successor of raw:
-// HMAC-SHA256 keyed by the token itself, so that only a holder of raw
-// can open the seal, and independent of its digest.
-func successorKey(raw string) []byte {
-	m := hmac.New(sha256.New, []byte(raw))
-	m.Write([]byte("authkit refresh successor v1"))
-	return m.Sum(nil)
+// The seal of a successor: its 32 random bytes, encrypted with a pad,
+// then check bytes that tell whether the seal is opened with the right
+// token.
+const (
+	sealLabel      = "authkit refresh successor v2\x00"
+	sealCheckBytes = 8
+	sealedBytes    = 32 + sealCheckBytes
+)
+
+// successorPad derives the pad that seals the successor of raw, and the
+// seal's check bytes: SHA-512 of a label and the token. The token carries
+// 256 random bits and is spent once, so its pad encrypts exactly one
+// successor and is known only to holders of raw; the label keeps it
+// apart from the token's digest, the store's name for it.
+func successorPad(raw string) [sha512.Size]byte {
+	var in [len(sealLabel) + maxRefreshTokenBytes]byte
+	n := copy(in[:], sealLabel)
+	n += copy(in[n:], raw)
+	return sha512.Sum512(in[:n])
 }
 
-// sealSuccessor encrypts next under the key of old with AES-256-GCM, bound
-// to old's digest.
-func sealSuccessor(old, next string, oldDigest []byte) []byte {
-	gcm := newGCM(successorKey(old))
-	nonce := make([]byte, gcm.NonceSize(), gcm.NonceSize()+len(next)+gcm.Overhead())
-	rand.Read(nonce)
-	return gcm.Seal(nonce, nonce, []byte(next), oldDigest)
+// sealSuccessor encrypts next, a token of newRefreshToken, under the pad
+// of old.
+func sealSuccessor(old, next string) []byte {
+	var b [32]byte
+	base64.RawURLEncoding.Decode(b[:], []byte(next)) // 43 base64url characters never fail
+	pad := successorPad(old)
+	sealed := make([]byte, sealedBytes)
+	subtle.XORBytes(sealed, b[:], pad[:32])
+	copy(sealed[32:], pad[32:32+sealCheckBytes])
+	return sealed
 }
 
-// openSuccessor is the inverse of sealSuccessor.
-func openSuccessor(old string, oldDigest, sealed []byte) (string, bool) {
-	gcm := newGCM(successorKey(old))
-	if len(sealed) < gcm.NonceSize()+gcm.Overhead() {
+// openSuccessor is the inverse of sealSuccessor. It reports false for a
+// seal of another token or of the wrong size.
+func openSuccessor(old string, sealed []byte) (string, bool) {
+	pad := successorPad(old)
+	if len(sealed) != sealedBytes || subtle.ConstantTimeCompare(sealed[32:], pad[32:32+sealCheckBytes]) != 1 {
 		return "", false
 	}
-	next, err := gcm.Open(nil, sealed[:gcm.NonceSize()], sealed[gcm.NonceSize():], oldDigest)
-	return string(next), err == nil
-}
-
-func newGCM(key []byte) cipher.AEAD {
-	b, _ := aes.NewCipher(key) // a 32-byte key never fails
-	gcm, _ := cipher.NewGCM(b)
-	return gcm
+	var b [32]byte
+	subtle.XORBytes(b[:], sealed[:32], pad[:32])
+	return base64.RawURLEncoding.EncodeToString(b[:]), true
 }
 
 // newSession is a family about to start: its ID and first token.
@@ -345,8 +355,9 @@ func (h *Handler) refreshThrottleKey(raw string, ip netip.Addr) ThrottleKey {
 // refreshGrant answers a refresh_token grant of client cl.
 func (h *Handler) refreshGrant(ctx context.Context, req tokenRequest, cl *client, ip netip.Addr) (*tokenResponse, *tokenError) {
 	attrs := []slog.Attr{slog.String("ip", addrString(ip)), slog.String("client_id", cl.id)}
-	key := h.refreshThrottleKey(req.refreshToken, ip)
+	var key ThrottleKey
 	if h.limiter != nil {
+		key = h.refreshThrottleKey(req.refreshToken, ip)
 		wait, ok, err := h.allow(ctx, key)
 		if err != nil {
 			h.cfg.Logger.LogAttrs(ctx, slog.LevelError, "oauth2pw: throttle store failed", append(attrs, slog.Any("error", err))...)
@@ -432,7 +443,7 @@ func (h *Handler) refreshTokens(ctx context.Context, raw string, cl *client, req
 	if spent.IsZero() {
 		n, nd := newRefreshToken()
 		nextExpires := minTime(now.Add(rf.cfg.IdleLifetime), f.expires)
-		err := rf.store.RotateRefreshToken(ctx, digest, nd, now, nextExpires, sealSuccessor(raw, n, digest))
+		err := rf.store.RotateRefreshToken(ctx, digest, nd, now, nextExpires, sealSuccessor(raw, n))
 		switch {
 		case err == nil:
 			next = n
@@ -453,7 +464,7 @@ func (h *Handler) refreshTokens(ctx context.Context, raw string, cl *client, req
 	if next == "" {
 		var ok bool
 		if rf.cfg.GraceWindow > 0 && now.Sub(spent) <= rf.cfg.GraceWindow {
-			next, ok = openSuccessor(raw, digest, sealed)
+			next, ok = openSuccessor(raw, sealed)
 		}
 		if !ok {
 			if err := rf.store.RevokeRefreshFamily(context.WithoutCancel(ctx), f.id); err != nil {

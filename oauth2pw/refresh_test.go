@@ -1,13 +1,16 @@
 package oauth2pw
 
 import (
+	"bytes"
 	"context"
 	"crypto/rand"
+	"encoding/base64"
 	"encoding/json"
 	"errors"
 	"net/http"
 	"net/http/httptest"
 	"net/url"
+	"slices"
 	"strings"
 	"sync"
 	"sync/atomic"
@@ -527,25 +530,43 @@ func TestRefreshConfigValidation(t *testing.T) {
 }
 
 // TestSuccessorSeal checks that the successor opens with its spent token
-// only.
+// only, and that a seal of the wrong size or with a changed check does
+// not open.
 func TestSuccessorSeal(t *testing.T) {
 	t.Parallel()
-	old, od := newRefreshToken()
+	old, _ := newRefreshToken()
 	next, _ := newRefreshToken()
-	sealed := sealSuccessor(old, next, od)
-	if got, ok := openSuccessor(old, od, sealed); !ok || got != next {
-		t.Errorf("openSuccessor(old) = %v, want the successor", ok)
+	sealed := sealSuccessor(old, next)
+	if got, ok := openSuccessor(old, sealed); !ok || got != next {
+		t.Errorf("openSuccessor(old) = %q, %v, want %q, true", got, ok, next)
 	}
-	other, odd := newRefreshToken()
-	if _, ok := openSuccessor(other, odd, sealed); ok {
+	other, _ := newRefreshToken()
+	if _, ok := openSuccessor(other, sealed); ok {
 		t.Error("openSuccessor(another token) succeeded")
 	}
-	if _, ok := openSuccessor(old, od, sealed[:10]); ok {
-		t.Error("openSuccessor(truncated seal) succeeded")
+	for _, bad := range [][]byte{sealed[:10], sealed[:len(sealed)-1], append(slices.Clone(sealed), 0), nil} {
+		if _, ok := openSuccessor(old, bad); ok {
+			t.Errorf("openSuccessor(seal of %d bytes) succeeded", len(bad))
+		}
 	}
-	if strings.Contains(string(sealed), next) {
+	changed := slices.Clone(sealed)
+	changed[len(changed)-1] ^= 1
+	if _, ok := openSuccessor(old, changed); ok {
+		t.Error("openSuccessor(changed check) succeeded")
+	}
+	if bytes.Contains(sealed, []byte(next)) || bytes.Contains(sealed, decodeToken(t, next)) {
 		t.Error("the seal holds the successor in the clear")
 	}
+}
+
+// decodeToken returns the bytes of a refresh token.
+func decodeToken(tb testing.TB, raw string) []byte {
+	tb.Helper()
+	b, err := base64.RawURLEncoding.DecodeString(raw)
+	if err != nil || len(b) != 32 {
+		tb.Fatalf("refresh token %q: %d bytes, %v; want 32 bytes of base64url", raw, len(b), err)
+	}
+	return b
 }
 
 // FuzzSessionEndpoints sends arbitrary bodies and Authorization headers to

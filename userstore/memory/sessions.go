@@ -35,7 +35,7 @@ type familyRecord struct {
 	userID, clientID string
 	scope            []string
 	created, expires time.Time
-	tokens           []string // digests, oldest first
+	tokens           []string // digests, soonest expiry first
 }
 
 type tokenRecord struct {
@@ -150,9 +150,14 @@ func (s *Sessions) RotateRefreshToken(ctx context.Context, old, next []byte, now
 		return fmt.Errorf("memory: rotate refresh token: next exists: %w", userstore.ErrDuplicate)
 	}
 	t.spent, t.successor = now.Round(0), slices.Clone(sealed)
-	s.tokens[string(next)] = &tokenRecord{family: t.family, expires: nextExpires.Round(0)}
+	exp := nextExpires.Round(0)
+	s.tokens[string(next)] = &tokenRecord{family: t.family, expires: exp}
 	f := s.families[t.family]
-	f.tokens = append(f.tokens, string(next))
+	i := len(f.tokens) // the end, unless a token of the family outlives next
+	for i > 0 && s.tokens[f.tokens[i-1]].expires.After(exp) {
+		i--
+	}
+	f.tokens = slices.Insert(f.tokens, i, string(next))
 	return nil
 }
 
@@ -229,7 +234,9 @@ func (s *Sessions) Denied(ctx context.Context, jti string) (bool, error) {
 
 // PruneRefresh deletes the tokens whose expiry is not after now, the
 // families whose expiry is not after now or that have no token left, and
-// the denylist entries whose until is not after now.
+// the denylist entries whose until is not after now. A family's tokens
+// are kept in order of expiry, so it looks at no live token but the first
+// of each family.
 func (s *Sessions) PruneRefresh(ctx context.Context, now time.Time) error {
 	if err := ctx.Err(); err != nil {
 		return err
@@ -241,13 +248,12 @@ func (s *Sessions) PruneRefresh(ctx context.Context, now time.Time) error {
 			s.deleteFamily(id)
 			continue
 		}
-		f.tokens = slices.DeleteFunc(f.tokens, func(d string) bool {
-			if !s.tokens[d].expires.After(now) {
-				delete(s.tokens, d)
-				return true
-			}
-			return false
-		})
+		n := 0
+		for n < len(f.tokens) && !s.tokens[f.tokens[n]].expires.After(now) {
+			delete(s.tokens, f.tokens[n])
+			n++
+		}
+		f.tokens = slices.Delete(f.tokens, 0, n)
 		if len(f.tokens) == 0 {
 			s.deleteFamily(id)
 		}

@@ -456,7 +456,9 @@ func newSessionInstances(t testing.TB, b backend, grace time.Duration, throttle 
 		if err != nil {
 			t.Fatalf("NewHandler: %v", err)
 		}
-		in.api[i] = jwtauth.Middleware(tokens, jwtauth.WithUsers(s), jwtauth.WithDenylist(s))(me)
+		// No cache: a revocation on one instance reaches the other's
+		// next request.
+		in.api[i] = jwtauth.Middleware(tokens, jwtauth.WithUsers(s), jwtauth.WithDenylist(s), jwtauth.WithUserCache(0, 0))(me)
 	}
 	return in
 }
