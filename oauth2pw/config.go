@@ -77,8 +77,8 @@ type Config struct {
 
 	// MaxConcurrentHashes is the number of logins that may hold a hashing
 	// slot at once, from the throttle check through the user lookup and
-	// the password verification to the rehash after a successful login,
-	// so that a burst of logins never runs unbounded concurrent hashes
+	// the password verification, and the new hash of an outdated one (the
+	// signing and the store writes after it hold none), so that a burst of logins never runs unbounded concurrent hashes
 	// whatever the Hasher. Zero means runtime.GOMAXPROCS(0), as hashing is
 	// CPU-bound; negative values are refused.
 	MaxConcurrentHashes int

@@ -94,7 +94,8 @@
 //
 // A login holds one of [Config.MaxConcurrentHashes] hashing slots (by
 // default one per CPU) from its throttle check to the end of its password
-// verification. A login that cannot get one within [Config.HashWait] (2
+// verification, and the new hash of an outdated one; the signing and the
+// store writes after it hold none. A login that cannot get one within [Config.HashWait] (2
 // seconds by default) is answered 503 temporarily_unavailable with
 // Retry-After, and nothing is counted against the user. A request whose
 // context has ended (the client hung up) before the throttle check costs

@@ -131,11 +131,17 @@ func (h *Handler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		writeTokenError(w, h.cfg.Realm, e)
 		return
 	}
+	writeAnswer(w, resp)
+}
+
+// writeAnswer writes v as a 200 JSON answer with the cache headers every
+// answer of the endpoints carries.
+func writeAnswer(w http.ResponseWriter, v any) {
 	hd := w.Header()
 	setNoStore(hd)
 	hd.Set("Content-Type", "application/json")
 	w.WriteHeader(http.StatusOK)
-	json.NewEncoder(w).Encode(resp)
+	json.NewEncoder(w).Encode(v)
 }
 
 // Parameters that RFC 6749 §3.2 forbids repeating and that this endpoint

@@ -2,7 +2,6 @@ package oauth2pw
 
 import (
 	"context"
-	"encoding/json"
 	"errors"
 	"fmt"
 	"log/slog"
@@ -54,11 +53,7 @@ func (h *Handler) IntrospectionHandler() http.Handler {
 			writeTokenError(w, h.cfg.Realm, e)
 			return
 		}
-		hd := w.Header()
-		setNoStore(hd)
-		hd.Set("Content-Type", "application/json")
-		w.WriteHeader(http.StatusOK)
-		json.NewEncoder(w).Encode(ans)
+		writeAnswer(w, ans)
 	})
 }
 
