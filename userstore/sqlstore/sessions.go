@@ -217,13 +217,13 @@ func (s *Store) rotatePostgres(ctx context.Context, old, next []byte, now, nextE
 func (s *Store) rotateSQLite(ctx context.Context, old, next []byte, now, nextExpires time.Time, sealed []byte) error {
 	return s.inTx(ctx, func(tx *sql.Tx) error {
 		var family string
-		err := tx.QueryRowContext(ctx, qSpend, old, micros(now), nullBytes(sealed)).Scan(&family)
+		err := s.spend.txQueryRow(ctx, s.db, tx, qSpend, old, micros(now), nullBytes(sealed)).Scan(&family)
 		if errors.Is(err, sql.ErrNoRows) {
 			return notRotated(tx.QueryRowContext(ctx, qTokenExists, old))
 		} else if err != nil {
 			return err
 		}
-		_, err = tx.ExecContext(ctx, qInsertToken, next, family, micros(nextExpires))
+		_, err = s.insertToken.txExec(ctx, s.db, tx, qInsertToken, next, family, micros(nextExpires))
 		if s.isUnique(err) {
 			return fmt.Errorf("next exists: %w", userstore.ErrDuplicate)
 		}

@@ -50,11 +50,12 @@ type Store struct {
 	q       queries
 
 	// byID and byKey are the lookups the token endpoint and the
-	// middleware make on every request, and token, family and denied
-	// those of refreshes and of the denylist check; each is prepared on
-	// first use.
+	// middleware make on every request, token, family and denied those of
+	// refreshes and of the denylist check, and spend and insertToken the
+	// statements of a rotation on SQLite; each is prepared on first use.
 	byID, byKey           lazyStmt
 	token, family, denied lazyStmt
+	spend, insertToken    lazyStmt // SQLite's rotation
 }
 
 var (
@@ -475,24 +476,51 @@ type lazyStmt struct {
 	stmt atomic.Pointer[sql.Stmt]
 }
 
+// prepared returns the prepared statement of query, preparing it first if
+// need be.
+func (l *lazyStmt) prepared(ctx context.Context, db *sql.DB, query string) (*sql.Stmt, error) {
+	if st := l.stmt.Load(); st != nil {
+		return st, nil
+	}
+	p, err := db.PrepareContext(ctx, query)
+	if err != nil {
+		return nil, err
+	}
+	if l.stmt.CompareAndSwap(nil, p) {
+		return p, nil
+	}
+	p.Close()
+	return l.stmt.Load(), nil
+}
+
 // queryRow runs query through the prepared statement, preparing it first
 // if need be. If preparing fails (before Migrate, say), it runs the query
 // unprepared, so that the caller sees the query's own error.
 func (l *lazyStmt) queryRow(ctx context.Context, db *sql.DB, query string, args ...any) *sql.Row {
-	st := l.stmt.Load()
-	if st == nil {
-		p, err := db.PrepareContext(ctx, query)
-		if err != nil {
-			return db.QueryRowContext(ctx, query, args...)
-		}
-		if l.stmt.CompareAndSwap(nil, p) {
-			st = p
-		} else {
-			p.Close()
-			st = l.stmt.Load()
-		}
+	st, err := l.prepared(ctx, db, query)
+	if err != nil {
+		return db.QueryRowContext(ctx, query, args...)
 	}
 	return st.QueryRowContext(ctx, args...)
+}
+
+// txQueryRow is queryRow inside tx.
+func (l *lazyStmt) txQueryRow(ctx context.Context, db *sql.DB, tx *sql.Tx, query string, args ...any) *sql.Row {
+	st, err := l.prepared(ctx, db, query)
+	if err != nil {
+		return tx.QueryRowContext(ctx, query, args...)
+	}
+	return tx.StmtContext(ctx, st).QueryRowContext(ctx, args...)
+}
+
+// txExec runs query inside tx through the prepared statement, preparing it
+// first if need be, or unprepared if preparing fails.
+func (l *lazyStmt) txExec(ctx context.Context, db *sql.DB, tx *sql.Tx, query string, args ...any) (sql.Result, error) {
+	st, err := l.prepared(ctx, db, query)
+	if err != nil {
+		return tx.ExecContext(ctx, query, args...)
+	}
+	return tx.StmtContext(ctx, st).ExecContext(ctx, args...)
 }
 
 // update runs a statement that changes the row of the user with the given
