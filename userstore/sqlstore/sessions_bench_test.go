@@ -133,7 +133,7 @@ func BenchmarkRefresh(b *testing.B) {
 				if err := s.sessions.CreateRefreshFamily(ctx, rand.Text(), u.ID, "default", nil, now, far, old, far); err != nil {
 					b.Fatal(err)
 				}
-				sealed := make([]byte, 71) // the size of a sealed successor
+				sealed := make([]byte, 40) // the size of a sealed successor
 				for b.Loop() {
 					c := jwtauth.Claims{Subject: u.ID, ClientID: "default", Roles: u.Roles, Extra: map[string]json.RawMessage{"sid": sid}}
 					if _, err := tokens.Issue(ctx, c); err != nil {
