@@ -134,9 +134,10 @@
 // entries past theirs, in DELETE statements of at most 1,000 rows each,
 // so that SQLite's other writers get their turn in between; on
 // PostgreSQL, rows locked elsewhere are skipped (SKIP LOCKED) and left
-// for the next prune. Besides, one rotation in eight deletes up to 64
-// expired rows of each kind, more than rotations add, so that expired
-// rows never pile up between prunes.
+// for the next prune. Besides, one rotation in 32 deletes up to 256
+// expired rows of each kind (on SQLite inside the rotation's own
+// transaction), more than rotations add, so that expired rows never pile
+// up between prunes.
 //
 // # SQLite
 //

@@ -21,8 +21,8 @@ const (
 	// sessionPruneEvery is how many rotations, on average, run one
 	// inline prune of up to sessionPruneRows rows of each kind. A
 	// rotation adds one token, so inline pruning alone keeps up.
-	sessionPruneEvery = 8
-	sessionPruneRows  = 64
+	sessionPruneEvery = 32
+	sessionPruneRows  = 256
 )
 
 // tokenDigestBytes is the size of a refresh token's name: its SHA-256
@@ -162,8 +162,9 @@ func (s *Store) RefreshFamily(ctx context.Context, family string) (userID, clien
 // An unknown old (or one whose family was revoked) returns an error
 // wrapping [userstore.ErrNotFound], and a next already stored one wrapping
 // [userstore.ErrDuplicate]; neither changes anything. One rotation in
-// eight, on average, then deletes a few rows that expired at now (see
-// [Store.PruneRefresh]).
+// 32, on average, also deletes a few rows that expired at now (see
+// [Store.PruneRefresh]): on SQLite inside the rotation's transaction, so
+// that it costs no commit of its own, on PostgreSQL after it.
 func (s *Store) RotateRefreshToken(ctx context.Context, old, next []byte, now, nextExpires time.Time, sealed []byte) error {
 	const op = "rotate refresh token"
 	if err := ctx.Err(); err != nil {
@@ -175,18 +176,19 @@ func (s *Store) RotateRefreshToken(ctx context.Context, old, next []byte, now, n
 	if len(next) != tokenDigestBytes {
 		return s.fail(ctx, op, errMalformedSession)
 	}
-	var err error
-	if s.dialect == Postgres {
-		err = s.rotatePostgres(ctx, old, next, now, nextExpires, sealed)
-	} else {
-		err = s.rotateSQLite(ctx, old, next, now, nextExpires, sealed)
+	prune := rand.N(sessionPruneEvery) == 0
+	if s.dialect == SQLite {
+		if err := s.rotateSQLite(ctx, old, next, now, nextExpires, sealed, prune); err != nil {
+			return s.fail(ctx, op, err)
+		}
+		return nil
 	}
-	if err != nil {
+	if err := s.rotatePostgres(ctx, old, next, now, nextExpires, sealed); err != nil {
 		return s.fail(ctx, op, err)
 	}
-	if rand.N(sessionPruneEvery) == 0 {
+	if prune {
 		// A failed prune leaves the rows for the next one.
-		s.pruneSessions(ctx, now, sessionPruneRows, false)
+		s.pruneSessions(ctx, s.db.ExecContext, now, sessionPruneRows, false)
 	}
 	return nil
 }
@@ -214,7 +216,11 @@ func (s *Store) rotatePostgres(ctx context.Context, old, next []byte, now, nextE
 	})
 }
 
-func (s *Store) rotateSQLite(ctx context.Context, old, next []byte, now, nextExpires time.Time, sealed []byte) error {
+// rotateSQLite spends old and inserts next in one transaction and, if
+// prune is set, deletes a few expired rows in the same transaction, which
+// then commits (and syncs) once. A failed delete leaves its rows for the
+// next prune.
+func (s *Store) rotateSQLite(ctx context.Context, old, next []byte, now, nextExpires time.Time, sealed []byte, prune bool) error {
 	return s.inTx(ctx, func(tx *sql.Tx) error {
 		var family string
 		err := s.spend.txQueryRow(ctx, s.db, tx, qSpend, old, micros(now), nullBytes(sealed)).Scan(&family)
@@ -226,8 +232,13 @@ func (s *Store) rotateSQLite(ctx context.Context, old, next []byte, now, nextExp
 		_, err = s.insertToken.txExec(ctx, s.db, tx, qInsertToken, next, family, micros(nextExpires))
 		if s.isUnique(err) {
 			return fmt.Errorf("next exists: %w", userstore.ErrDuplicate)
+		} else if err != nil {
+			return err
 		}
-		return err
+		if prune {
+			s.pruneSessions(ctx, tx.ExecContext, now, sessionPruneRows, false)
+		}
+		return nil
 	})
 }
 
@@ -327,12 +338,17 @@ func (s *Store) PruneRefresh(ctx context.Context, now time.Time) error {
 	if err := ctx.Err(); err != nil {
 		return s.fail(ctx, "prune refresh", err)
 	}
-	return s.pruneSessions(ctx, now, sessionPruneBatch, true)
+	return s.pruneSessions(ctx, s.db.ExecContext, now, sessionPruneBatch, true)
 }
 
-// pruneSessions deletes up to limit expired rows of each kind, and goes
-// on with more batches while a batch was full if all is set.
-func (s *Store) pruneSessions(ctx context.Context, now time.Time, limit int, all bool) error {
+// execFunc runs a write statement: the ExecContext of the pool or of a
+// transaction.
+type execFunc func(ctx context.Context, query string, args ...any) (sql.Result, error)
+
+// pruneSessions deletes, through exec, up to limit expired rows of each
+// kind, and goes on with more batches while a batch was full if all is
+// set.
+func (s *Store) pruneSessions(ctx context.Context, exec execFunc, now time.Time, limit int, all bool) error {
 	// On PostgreSQL, rows locked elsewhere are skipped; families are
 	// locked before their tokens, as every writer does.
 	skip, skipFamilies := "", ""
@@ -353,7 +369,7 @@ func (s *Store) pruneSessions(ctx context.Context, now time.Time, limit int, all
 	at := micros(now)
 	for _, st := range steps {
 		for {
-			res, err := s.db.ExecContext(ctx, st.query, at, limit)
+			res, err := exec(ctx, st.query, at, limit)
 			if err != nil {
 				return s.fail(ctx, "prune refresh: "+st.what, err)
 			}

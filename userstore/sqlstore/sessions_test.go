@@ -365,9 +365,10 @@ func TestSessionsInlinePrune(t *testing.T) {
 			mustFamily(t, s, fmt.Sprintf("idle%d", i), "u1", sessionBase.Add(30*24*time.Hour), sessionBase.Add(time.Minute))
 		}
 		tok := mustFamily(t, s, "live", "u1", sessionBase.Add(30*24*time.Hour), sessionBase.Add(24*time.Hour))
-		// At 1 in 8, 300 rotations all skip the prune with a probability
-		// under 1e-17.
-		for i := range 300 {
+		// At 1 in 32, 1200 rotations all skip the prune with a
+		// probability under 1e-16.
+		const rotations = 1200
+		for i := range rotations {
 			next := tokenDigest()
 			now := sessionBase.Add(time.Hour + time.Duration(i)*time.Second)
 			if err := s.RotateRefreshToken(t.Context(), tok, next, now, now.Add(time.Minute), nil); err != nil {
@@ -376,7 +377,7 @@ func TestSessionsInlinePrune(t *testing.T) {
 			tok = next
 		}
 		if got := count(t, db, "authkit_refresh_families"); got != 1 {
-			t.Errorf("families after 300 rotations = %d, want 1 (the idle ones pruned)", got)
+			t.Errorf("families after %d rotations = %d, want 1 (the idle ones pruned)", rotations, got)
 		}
 		// Spent tokens expire a minute after their rotation; the inline
 		// prunes keep them to a few hundred at most, and never the live
@@ -384,8 +385,8 @@ func TestSessionsInlinePrune(t *testing.T) {
 		if _, _, spent, _, err := s.RefreshToken(t.Context(), tok); err != nil || !spent.IsZero() {
 			t.Errorf("RefreshToken(live) = spent %v, %v; want unspent", spent, err)
 		}
-		if got := count(t, db, "authkit_refresh_tokens"); got > 301-60 {
-			t.Errorf("tokens after 300 rotations = %d, want the spent ones expired over a minute ago pruned", got)
+		if got := count(t, db, "authkit_refresh_tokens"); got > rotations+1-60 {
+			t.Errorf("tokens after %d rotations = %d, want the spent ones expired over a minute ago pruned", rotations, got)
 		}
 	})
 }
