@@ -69,10 +69,11 @@ type database struct {
 	users userstore.Manager
 	// sql is the SQL store, nil for the memory store.
 	sql *sqlstore.Store
-	// throttle is the SQL store that keeps the login throttle's records:
-	// sql itself on PostgreSQL; on SQLite, the same file through
-	// connections that commit without waiting for the disk. Nil for the
-	// memory store.
+	// throttle is the SQL store that keeps the login throttle's records
+	// (and, on SQLite, the new refresh-token families and rotations; see
+	// [sqliteSessions]): sql itself on PostgreSQL; on SQLite, the same file
+	// through connections that commit without waiting for the disk. Nil
+	// for the memory store.
 	throttle *sqlstore.Store
 	// db is the connection pool of the SQL store, and throttleDB that
 	// of a separate throttle store; nil when there is none.
@@ -140,7 +141,8 @@ func openDB(ctx context.Context, dsn string) (*database, error) {
 // and they do not wait for the disk: a login writes the throttle on every
 // attempt, and waiting for the disk on each would add some 10 % to its
 // cost. A count lost to a power cut is a few failed logins forgotten; the
-// users and their changes keep synchronous=FULL.
+// users and their changes keep synchronous=FULL. The session store writes
+// new families and rotations through it too; see [sqliteSessions].
 func (d *database) openSQLiteThrottle(ctx context.Context) error {
 	dsn := strings.Replace(sqlstore.SQLiteDSN(d.path), "_pragma=synchronous(FULL)", "_pragma=synchronous(NORMAL)", 1)
 	var err error
@@ -155,14 +157,51 @@ func (d *database) openSQLiteThrottle(ctx context.Context) error {
 }
 
 // sessions returns the store of the refresh-token families and of the
-// access-token denylist: the SQL store itself, so that sessions survive
-// restarts and every instance on the database shares them, or, for the
-// memory store, a store in memory whose clock is now (nil: time.Now).
+// access-token denylist: on SQLite a [sqliteSessions], on PostgreSQL the
+// SQL store itself, so that sessions survive restarts and every instance
+// on the database shares them, or, for the memory store, a store in
+// memory whose clock is now (nil: time.Now).
 func (d *database) sessions(now func() time.Time) oauth2pw.RefreshStore {
-	if d.sql != nil {
+	switch {
+	case d.throttleDB != nil:
+		return sqliteSessions{Store: d.throttle, durable: d.sql}
+	case d.sql != nil:
 		return d.sql
 	}
 	return memory.NewSessions(now)
+}
+
+// sqliteSessions is the session store of a SQLite database. New families
+// (logins), rotations (refreshes) and the reads go through Store, the
+// throttle's pool, whose commits do not wait for the disk: a login or a
+// refresh writes once, and the sync would be most of the store's share of
+// its cost. Such a commit survives a crash of the process, not a power
+// cut, which may forget the last families and rotations: a client whose
+// newest refresh token is forgotten logs in again, and a token it had
+// spent is live again until it expires or is spent. Revocations (sign-out,
+// POST /revoke, a password change) and denylist entries go through
+// durable, the pool with synchronous=FULL, whose commit also syncs every
+// earlier commit to the file, so that a revocation that returned is never
+// forgotten.
+type sqliteSessions struct {
+	*sqlstore.Store
+	durable *sqlstore.Store
+}
+
+// RevokeRefreshFamily revokes the family through the durable pool.
+func (s sqliteSessions) RevokeRefreshFamily(ctx context.Context, family string) error {
+	return s.durable.RevokeRefreshFamily(ctx, family)
+}
+
+// RevokeUserRefreshFamilies revokes the user's families through the
+// durable pool.
+func (s sqliteSessions) RevokeUserRefreshFamilies(ctx context.Context, userID string) error {
+	return s.durable.RevokeUserRefreshFamilies(ctx, userID)
+}
+
+// DenyAccessToken puts jti on the denylist through the durable pool.
+func (s sqliteSessions) DenyAccessToken(ctx context.Context, jti string, until time.Time) error {
+	return s.durable.DenyAccessToken(ctx, jti, until)
 }
 
 // createPrivate creates the file at path, readable and writable by its

@@ -100,6 +100,15 @@
 // (synchronous=FULL), so a change that returned survives one. The memory
 // store throttles in memory.
 //
+// On SQLite, logins and refreshes write their sessions through the
+// throttle's connections too, without waiting for the disk: a crash of
+// the process loses none of them, but a power cut may forget the last
+// few. A client whose newest refresh token was forgotten logs in again,
+// and a refresh token it had already spent works once more, until it
+// expires or is spent. Sign-outs, revocations and the denylist wait for
+// the disk (their commit also syncs every earlier write), so a sign-out
+// or a revocation that returned survives a power cut.
+//
 // # Signing keys
 //
 // -key always wins. Without it, a SQLite server makes an Ed25519 key on

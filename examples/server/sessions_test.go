@@ -2,12 +2,14 @@ package main
 
 import (
 	"crypto/rand"
+	"crypto/sha256"
+	"database/sql"
 	"encoding/json"
 	"errors"
-	"log/slog"
 	"net/http"
 	"net/http/httptest"
 	"net/url"
+	"path/filepath"
 	"slices"
 	"strings"
 	"sync"
@@ -15,6 +17,7 @@ import (
 	"time"
 
 	"github.com/authkit-go/authkit/oauth2pw"
+	"github.com/authkit-go/authkit/userstore"
 	"github.com/authkit-go/authkit/userstore/memory"
 )
 
@@ -562,14 +565,11 @@ func TestIntrospectionSecret(t *testing.T) {
 	}
 }
 
-// TestSessionsOnSQLite checks where a SQLite server keeps its sessions:
-// in the database when its store keeps them, so that a refresh token
-// survives a restart; otherwise in memory, which the start-up log says.
+// TestSessionsOnSQLite checks that a SQLite server keeps its sessions in
+// the database, so that a refresh token survives a restart.
 func TestSessionsOnSQLite(t *testing.T) {
 	t.Parallel()
 	cfg, _ := sqliteConfig(t)
-	var logs syncBuffer
-	cfg.logger = slog.New(slog.NewTextHandler(&logs, nil))
 	first := newTestApp(t, cfg)
 	srv := serveApp(t, first)
 	tr := loginPair(t, srv, alice)
@@ -577,19 +577,8 @@ func TestSessionsOnSQLite(t *testing.T) {
 	if err := first.Close(); err != nil {
 		t.Fatalf("Close: %v", err)
 	}
-
-	sqlSessions, ok := any(first.db.sql).(oauth2pw.RefreshStore)
-	if !ok {
-		if _, inMemory := first.sessions.(*memory.Sessions); !inMemory {
-			t.Errorf("sessions = %T, want *memory.Sessions", first.sessions)
-		}
-		if !strings.Contains(logs.String(), "sessions in memory") {
-			t.Errorf("logs lack the sessions-in-memory warning:\n%s", logs.String())
-		}
-		t.Skip("the SQL store keeps no sessions: refresh tokens end with the process")
-	}
-	if first.sessions != sqlSessions {
-		t.Errorf("sessions = %T, want the SQL store", first.sessions)
+	if _, ok := first.sessions.(sqliteSessions); !ok {
+		t.Errorf("sessions = %T, want sqliteSessions", first.sessions)
 	}
 	second := newClosedApp(t, cfg)
 	srv = serveApp(t, second)
@@ -598,4 +587,85 @@ func TestSessionsOnSQLite(t *testing.T) {
 		t.Fatalf("POST /token refresh after a restart: status = %d, want 200; body %s", r.status, r.body)
 	}
 	wantMe(t, srv, decode[tokenResponse](t, r).AccessToken, http.StatusOK, "an access token refreshed after a restart")
+}
+
+// TestSQLiteSessionsRouting checks which pool each session write of a
+// SQLite database goes through: new families and rotations through the
+// throttle's, which runs synchronous=NORMAL, revocations and denylist
+// entries through the users', which runs synchronous=FULL. Each case
+// closes one pool and sees which writes still succeed.
+func TestSQLiteSessionsRouting(t *testing.T) {
+	t.Parallel()
+	for _, tc := range []struct {
+		name string
+		// closeDurable closes the users' pool rather than the
+		// throttle's.
+		closeDurable bool
+	}{
+		{"throttle pool closed", false},
+		{"users' pool closed", true},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			t.Parallel()
+			ctx := t.Context()
+			d, err := openDB(ctx, filepath.Join(t.TempDir(), "authkit.db"))
+			if err != nil {
+				t.Fatalf("openDB: %v", err)
+			}
+			t.Cleanup(func() { d.Close() })
+			for _, p := range []struct {
+				what string
+				db   *sql.DB
+				want int
+			}{{"throttle pool", d.throttleDB, 1}, {"users' pool", d.db, 2}} {
+				var got int
+				if err := p.db.QueryRowContext(ctx, "PRAGMA synchronous").Scan(&got); err != nil {
+					t.Fatalf("%s: PRAGMA synchronous: %v", p.what, err)
+				}
+				if got != p.want {
+					t.Errorf("%s: PRAGMA synchronous = %d, want %d", p.what, got, p.want)
+				}
+			}
+			u, err := d.users.CreateUser(ctx, &userstore.User{Username: "routing@example.com", PasswordHash: "x"})
+			if err != nil {
+				t.Fatalf("CreateUser: %v", err)
+			}
+			s := d.sessions(nil)
+			now := time.Now()
+			far := now.Add(time.Hour)
+			digest := func() []byte { b := sha256.Sum256([]byte(rand.Text())); return b[:] }
+			old := digest()
+			if err := s.CreateRefreshFamily(ctx, rand.Text(), u.ID, "default", nil, now, far, old, far); err != nil {
+				t.Fatalf("CreateRefreshFamily with both pools open: %v", err)
+			}
+			closed := d.throttleDB
+			if tc.closeDurable {
+				closed = d.db
+			}
+			if err := closed.Close(); err != nil {
+				t.Fatalf("Close: %v", err)
+			}
+			onThrottle := map[string]error{
+				"CreateRefreshFamily": s.CreateRefreshFamily(ctx, rand.Text(), u.ID, "default", nil, now, far, digest(), far),
+				"RotateRefreshToken":  s.RotateRefreshToken(ctx, old, digest(), now, far, nil),
+			}
+			onDurable := map[string]error{
+				"RevokeRefreshFamily":       s.RevokeRefreshFamily(ctx, rand.Text()),
+				"RevokeUserRefreshFamilies": s.RevokeUserRefreshFamilies(ctx, rand.Text()),
+				"DenyAccessToken":           s.DenyAccessToken(ctx, rand.Text(), far),
+			}
+			wantClosed := func(ops map[string]error, closed bool) {
+				t.Helper()
+				for op, err := range ops {
+					if got := errors.Is(err, sql.ErrConnDone) || err != nil && strings.Contains(err.Error(), "database is closed"); got != closed {
+						t.Errorf("%s: error %v; through the closed pool: %t, want %t", op, err, got, closed)
+					} else if !closed && err != nil {
+						t.Errorf("%s: %v, want nil", op, err)
+					}
+				}
+			}
+			wantClosed(onThrottle, !tc.closeDurable)
+			wantClosed(onDurable, tc.closeDurable)
+		})
+	}
 }
