@@ -32,7 +32,10 @@ type server struct {
 	requests           atomic.Int64 // requests served
 }
 
-func newServer(t *testing.T, withClients bool) *server {
+// interopParts returns a cheap argon2id hasher and an EdDSA issuer whose
+// tokens live ttl (zero: the issuer's default), for the tests that drive
+// the endpoint through a real client.
+func interopParts(t *testing.T, ttl time.Duration) (*userstore.Hasher, *jwtauth.JWT) {
 	t.Helper()
 	a, err := userstore.NewInsecureArgon2id(userstore.Argon2idParams{Memory: 64, Time: 1, Threads: 1})
 	if err != nil {
@@ -50,10 +53,16 @@ func newServer(t *testing.T, withClients bool) *server {
 	if err != nil {
 		t.Fatal(err)
 	}
-	tokens, err := jwtauth.New(jwtauth.Config{Keys: keys, Issuer: "https://issuer.test", Audience: []string{"https://api.test"}})
+	tokens, err := jwtauth.New(jwtauth.Config{Keys: keys, Issuer: "https://issuer.test", Audience: []string{"https://api.test"}, TTL: ttl})
 	if err != nil {
 		t.Fatal(err)
 	}
+	return hasher, tokens
+}
+
+func newServer(t *testing.T, withClients bool) *server {
+	t.Helper()
+	hasher, tokens := interopParts(t, 0)
 	s := &server{tokens: tokens, password: rand.Text(), clientSecret: rand.Text(), publicID: "spa", secretID: "backend"}
 	hash, err := hasher.Hash(s.password)
 	if err != nil {

@@ -498,10 +498,7 @@ func (h *Handler) refreshTokens(ctx context.Context, raw string, cl *client, req
 func (h *Handler) refreshUser(ctx context.Context, f *family, failed func(string, ...slog.Attr) *tokenError, storeFailed func(string, error) *tokenError) (*userstore.User, *tokenError) {
 	u, err := h.cfg.Users.UserByID(ctx, f.userID)
 	switch {
-	case err == nil && u == nil:
-		err = fmt.Errorf("store returned no user and no error: %w", userstore.ErrNotFound)
-		fallthrough
-	case errors.Is(err, userstore.ErrNotFound):
+	case errors.Is(err, userstore.ErrNotFound), err == nil && u == nil:
 		if err := h.refresh.store.RevokeRefreshFamily(context.WithoutCancel(ctx), f.id); err != nil {
 			return nil, storeFailed("revoking refresh family", err)
 		}

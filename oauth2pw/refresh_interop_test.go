@@ -28,26 +28,7 @@ import (
 // Token call refreshes without the test waiting.
 func TestInteropXOAuth2Refresh(t *testing.T) {
 	t.Parallel()
-	a, err := userstore.NewInsecureArgon2id(userstore.Argon2idParams{Memory: 64, Time: 1, Threads: 1})
-	if err != nil {
-		t.Fatal(err)
-	}
-	hasher, err := userstore.NewHasher(userstore.HasherConfig{Preferred: a})
-	if err != nil {
-		t.Fatal(err)
-	}
-	key, err := jwtauth.GenerateKey(jwtauth.EdDSA)
-	if err != nil {
-		t.Fatal(err)
-	}
-	keys, err := jwtauth.NewKeySet(key)
-	if err != nil {
-		t.Fatal(err)
-	}
-	tokens, err := jwtauth.New(jwtauth.Config{Keys: keys, Issuer: "https://issuer.test", Audience: []string{"https://api.test"}, TTL: 5 * time.Second})
-	if err != nil {
-		t.Fatal(err)
-	}
+	hasher, tokens := interopParts(t, 5*time.Second)
 	password := rand.Text()
 	hash, err := hasher.Hash(password)
 	if err != nil {

@@ -106,15 +106,6 @@ type process struct {
 	done   chan error
 }
 
-// startProcess starts the server binary with args and waits for the
-// address in its banner. The process is killed at the end of the test.
-func startProcess(t testing.TB, bin string, args ...string) *process {
-	t.Helper()
-	p := launchProcess(t, bin, args...)
-	p.wait(t)
-	return p
-}
-
 // launchProcess starts the server binary with args without waiting for
 // its banner. The process is killed at the end of the test.
 func launchProcess(t testing.TB, bin string, args ...string) *process {

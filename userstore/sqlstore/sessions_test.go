@@ -415,33 +415,7 @@ func newSessionInstances(t testing.TB, b backend, grace time.Duration, throttle 
 	if in.stores[1], err = sqlstore.New(t.Context(), dbB, b.dialect); err != nil {
 		t.Fatalf("New: %v", err)
 	}
-	a, err := userstore.NewInsecureArgon2id(userstore.Argon2idParams{Memory: 64, Time: 1, Threads: 1})
-	if err != nil {
-		t.Fatal(err)
-	}
-	hasher, err := userstore.NewHasher(userstore.HasherConfig{Preferred: a, MaxConcurrent: 8})
-	if err != nil {
-		t.Fatal(err)
-	}
-	hash, err := hasher.Hash(in.password)
-	if err != nil {
-		t.Fatal(err)
-	}
-	if _, err := in.stores[0].CreateUser(t.Context(), &userstore.User{Username: in.username, PasswordHash: hash}); err != nil {
-		t.Fatalf("CreateUser: %v", err)
-	}
-	k, err := jwtauth.GenerateKey(jwtauth.EdDSA)
-	if err != nil {
-		t.Fatal(err)
-	}
-	ks, err := jwtauth.NewKeySet(k)
-	if err != nil {
-		t.Fatal(err)
-	}
-	tokens, err := jwtauth.New(jwtauth.Config{Keys: ks, Issuer: "https://auth.example.test", Audience: []string{"https://api.example.test"}})
-	if err != nil {
-		t.Fatal(err)
-	}
+	hasher, tokens := loginParts(t, in.stores[0], in.username, in.password)
 	me := http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) { w.WriteHeader(http.StatusNoContent) })
 	for i, s := range in.stores {
 		cfg := oauth2pw.Config{

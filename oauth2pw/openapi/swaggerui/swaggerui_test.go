@@ -244,12 +244,21 @@ func TestMethodsAndPaths(t *testing.T) {
 	for _, tc := range tests {
 		t.Run(tc.method+" "+tc.path, func(t *testing.T) {
 			t.Parallel()
-			resp, _ := fetch(t, srv, tc.method, tc.path, "")
+			resp, body := fetch(t, srv, tc.method, tc.path, "")
 			if resp.StatusCode != tc.want {
 				t.Errorf("%s %s: status = %d, want %d", tc.method, tc.path, resp.StatusCode, tc.want)
 			}
 			if tc.want == http.StatusMethodNotAllowed && resp.Header.Get("Allow") != "GET, HEAD" {
 				t.Errorf("%s %s: Allow = %q, want %q", tc.method, tc.path, resp.Header.Get("Allow"), "GET, HEAD")
+			}
+			if tc.want >= 400 {
+				wantCode := map[int]string{http.StatusNotFound: "not_found", http.StatusMethodNotAllowed: "invalid_request"}[tc.want]
+				var e struct {
+					Error string `json:"error"`
+				}
+				if ct := resp.Header.Get("Content-Type"); ct != "application/json" || json.Unmarshal(body, &e) != nil || e.Error != wantCode {
+					t.Errorf("%s %s: Content-Type %q, body %q; want a JSON error %q", tc.method, tc.path, ct, body, wantCode)
+				}
 			}
 		})
 	}
