@@ -223,6 +223,19 @@ func (s *Store) UserByID(ctx context.Context, id string) (*userstore.User, error
 	return u, nil
 }
 
+// userKey returns the normalised username of u, the unique key of its
+// row, after the checks every write of a whole user starts with: a live
+// context and a user at all.
+func userKey(ctx context.Context, u *userstore.User) (string, error) {
+	if err := ctx.Err(); err != nil {
+		return "", err
+	}
+	if u == nil {
+		return "", fmt.Errorf("nil user: %w", userstore.ErrInvalidUser)
+	}
+	return normalize(u.Username)
+}
+
 // CreateUser implements [userstore.Manager]. An empty u.ID gets a random
 // one from [rand.Text]; a caller-chosen ID must be valid UTF-8 of at most
 // 256 bytes without control characters, and must never have belonged to a
@@ -236,13 +249,7 @@ func (s *Store) UserByID(ctx context.Context, id string) (*userstore.User, error
 // wraps both [userstore.ErrInvalidUser] and [userstore.ErrInvalidUsername].
 func (s *Store) CreateUser(ctx context.Context, u *userstore.User) (*userstore.User, error) {
 	const op = "create user"
-	if err := ctx.Err(); err != nil {
-		return nil, s.fail(ctx, op, err)
-	}
-	if u == nil {
-		return nil, s.fail(ctx, op, fmt.Errorf("nil user: %w", userstore.ErrInvalidUser))
-	}
-	key, err := normalize(u.Username)
+	key, err := userKey(ctx, u)
 	if err != nil {
 		return nil, s.fail(ctx, op, err)
 	}
@@ -301,13 +308,7 @@ func (s *Store) CreateUser(ctx context.Context, u *userstore.User) (*userstore.U
 // fields must be as [Store.CreateUser] requires.
 func (s *Store) UpdateUser(ctx context.Context, u *userstore.User) (*userstore.User, error) {
 	const op = "update user"
-	if err := ctx.Err(); err != nil {
-		return nil, s.fail(ctx, op, err)
-	}
-	if u == nil {
-		return nil, s.fail(ctx, op, fmt.Errorf("nil user: %w", userstore.ErrInvalidUser))
-	}
-	key, err := normalize(u.Username)
+	key, err := userKey(ctx, u)
 	if err != nil {
 		return nil, s.fail(ctx, op, err)
 	}
