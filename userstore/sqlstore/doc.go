@@ -100,8 +100,9 @@
 // Its tokens are rows of authkit_refresh_tokens, keyed by the SHA-256
 // digest of the token (the token itself is never stored), with their
 // family, expiry and, once rotated, the instant they were spent and the
-// successor the token endpoint sealed for a retry within the grace
-// window. A family has one unspent token, its newest: that token's expiry
+// successor the token endpoint sealed for a retry within the grace window
+// (on SQLite also the successor's digest and expiry, which the rotation's
+// trigger reads). A family has one unspent token, its newest: that token's expiry
 // is the family's idle expiry, and the latest spent_at its last use.
 // Deleting a family deletes its tokens (ON DELETE CASCADE). Times are
 // Unix microseconds, as for users.
@@ -112,11 +113,14 @@
 //	WHERE hash = $old AND spent_at IS NULL RETURNING family_id
 //
 // and inserts the successor into the family it returned, atomically: on
-// PostgreSQL both are one statement (WITH … INSERT), on SQLite they share
-// a transaction that holds the write lock from its start. Of any number
-// of concurrent rotations of one token, on any number of instances,
-// exactly one succeeds; the others see the token spent and take the
-// successor (within the grace window) or revoke the family, so a family
+// PostgreSQL both are one statement (WITH … INSERT); on SQLite the UPDATE
+// also writes the successor's digest and expiry on the spent row, and the
+// trigger authkit_refresh_tokens_rotate inserts the successor as part of
+// the same statement, which fails and spends nothing if that digest is
+// taken. Of any number of concurrent rotations of one token, on any
+// number of instances, exactly one succeeds; the others see the token
+// spent and take the successor (within the grace window) or revoke the
+// family, so a family
 // never forks. On PostgreSQL a rotation first takes a key share lock on
 // the token's family, the lock that deleting the family waits for: every
 // writer that locks a family and its tokens (rotation, revocation, prune)
@@ -135,8 +139,8 @@
 // so that SQLite's other writers get their turn in between; on
 // PostgreSQL, rows locked elsewhere are skipped (SKIP LOCKED) and left
 // for the next prune. Besides, one rotation in 32 deletes up to 256
-// expired rows of each kind (on SQLite inside the rotation's own
-// transaction), more than rotations add, so that expired rows never pile
+// expired rows of each kind (on SQLite in one transaction with the
+// rotation), more than rotations add, so that expired rows never pile
 // up between prunes.
 //
 // # SQLite

@@ -43,10 +43,14 @@ const (
 	qToken       = "SELECT family_id, expires_at, spent_at, successor FROM authkit_refresh_tokens WHERE hash = $1"
 	qTokenExists = "SELECT 1 FROM authkit_refresh_tokens WHERE hash = $1"
 	qFamily      = "SELECT user_id, client_id, scope, created_at, expires_at FROM authkit_refresh_families WHERE id = $1"
-	// qSpend is the compare-and-swap of a rotation: of any number of
-	// concurrent spends of one token, one finds it unspent.
-	qSpend = "UPDATE authkit_refresh_tokens SET spent_at = $2, successor = $3" +
-		" WHERE hash = $1 AND spent_at IS NULL RETURNING family_id"
+	// qRotateSQLite is the compare-and-swap of a rotation on SQLite: of
+	// any number of concurrent spends of one token, one finds it unspent.
+	// The trigger authkit_refresh_tokens_rotate inserts the successor
+	// into the spent token's family as part of the statement; if the
+	// successor's digest is taken, the statement fails and spends
+	// nothing.
+	qRotateSQLite = "UPDATE authkit_refresh_tokens SET spent_at = $2, successor = $3, successor_hash = $4, successor_expires_at = $5" +
+		" WHERE hash = $1 AND spent_at IS NULL"
 	// qLockFamilyPostgres takes the lock that deleting a family waits
 	// for, on the family of a token, before a rotation touches the
 	// token: every writer that locks a family and its tokens locks the
@@ -156,15 +160,16 @@ func (s *Store) RefreshFamily(ctx context.Context, family string) (userID, clien
 // part of the same statement, in a transaction that first takes a key
 // share lock on the family (the lock a revocation waits for), so that
 // every writer locks a family before its tokens and none deadlocks
-// another; on SQLite the insert follows the spend in a transaction that
-// holds the write lock from its start.
+// another; on SQLite the spend also names the successor, which a trigger
+// inserts as part of the same statement, so that a rotation commits like
+// any single write, without a transaction around it.
 //
 // An unknown old (or one whose family was revoked) returns an error
 // wrapping [userstore.ErrNotFound], and a next already stored one wrapping
 // [userstore.ErrDuplicate]; neither changes anything. One rotation in
 // 32, on average, also deletes a few rows that expired at now (see
-// [Store.PruneRefresh]): on SQLite inside the rotation's transaction, so
-// that it costs no commit of its own, on PostgreSQL after it.
+// [Store.PruneRefresh]): on SQLite in one transaction with that rotation,
+// so that it costs no commit of its own, on PostgreSQL after it.
 func (s *Store) RotateRefreshToken(ctx context.Context, old, next []byte, now, nextExpires time.Time, sealed []byte) error {
 	const op = "rotate refresh token"
 	if err := ctx.Err(); err != nil {
@@ -216,30 +221,42 @@ func (s *Store) rotatePostgres(ctx context.Context, old, next []byte, now, nextE
 	})
 }
 
-// rotateSQLite spends old and inserts next in one transaction and, if
-// prune is set, deletes a few expired rows in the same transaction, which
-// then commits (and syncs) once. A failed delete leaves its rows for the
-// next prune.
+// rotateSQLite spends old and inserts next with one statement and, if
+// prune is set, runs it in a transaction that also deletes a few expired
+// rows, and then commits (and syncs) once. A failed delete leaves its
+// rows for the next prune.
 func (s *Store) rotateSQLite(ctx context.Context, old, next []byte, now, nextExpires time.Time, sealed []byte, prune bool) error {
+	args := []any{old, micros(now), nullBytes(sealed), next, micros(nextExpires)}
+	if !prune {
+		res, err := s.rotate.exec(ctx, s.db, qRotateSQLite, args...)
+		if spent, err := s.spentOne(res, err); err != nil || spent {
+			return err
+		}
+		return notRotated(s.db.QueryRowContext(ctx, qTokenExists, old))
+	}
 	return s.inTx(ctx, func(tx *sql.Tx) error {
-		var family string
-		err := s.spend.txQueryRow(ctx, s.db, tx, qSpend, old, micros(now), nullBytes(sealed)).Scan(&family)
-		if errors.Is(err, sql.ErrNoRows) {
+		res, err := s.rotate.txExec(ctx, s.db, tx, qRotateSQLite, args...)
+		if spent, err := s.spentOne(res, err); err != nil {
+			return err
+		} else if !spent {
 			return notRotated(tx.QueryRowContext(ctx, qTokenExists, old))
-		} else if err != nil {
-			return err
 		}
-		_, err = s.insertToken.txExec(ctx, s.db, tx, qInsertToken, next, family, micros(nextExpires))
-		if s.isUnique(err) {
-			return fmt.Errorf("next exists: %w", userstore.ErrDuplicate)
-		} else if err != nil {
-			return err
-		}
-		if prune {
-			s.pruneSessions(ctx, tx.ExecContext, now, sessionPruneRows, false)
-		}
+		s.pruneSessions(ctx, tx.ExecContext, now, sessionPruneRows, false)
 		return nil
 	})
+}
+
+// spentOne reports whether SQLite's rotation statement, whose result and
+// error it is given, spent the token; a successor digest already taken
+// returns an error wrapping [userstore.ErrDuplicate].
+func (s *Store) spentOne(res sql.Result, err error) (bool, error) {
+	if s.isUnique(err) {
+		return false, fmt.Errorf("next exists: %w", userstore.ErrDuplicate)
+	} else if err != nil {
+		return false, err
+	}
+	n, err := res.RowsAffected()
+	return n == 1, err
 }
 
 // notRotated returns why a spend found no unspent token, from the row of

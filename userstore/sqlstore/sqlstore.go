@@ -51,11 +51,11 @@ type Store struct {
 
 	// byID and byKey are the lookups the token endpoint and the
 	// middleware make on every request, token, family and denied those of
-	// refreshes and of the denylist check, and spend and insertToken the
-	// statements of a rotation on SQLite; each is prepared on first use.
+	// refreshes and of the denylist check, and rotate the statement of a
+	// rotation on SQLite; each is prepared on first use.
 	byID, byKey           lazyStmt
 	token, family, denied lazyStmt
-	spend, insertToken    lazyStmt // SQLite's rotation
+	rotate                lazyStmt // SQLite's rotation
 }
 
 var (
@@ -505,13 +505,14 @@ func (l *lazyStmt) queryRow(ctx context.Context, db *sql.DB, query string, args 
 	return st.QueryRowContext(ctx, args...)
 }
 
-// txQueryRow is queryRow inside tx.
-func (l *lazyStmt) txQueryRow(ctx context.Context, db *sql.DB, tx *sql.Tx, query string, args ...any) *sql.Row {
+// exec runs query through the prepared statement, preparing it first if
+// need be, or unprepared if preparing fails.
+func (l *lazyStmt) exec(ctx context.Context, db *sql.DB, query string, args ...any) (sql.Result, error) {
 	st, err := l.prepared(ctx, db, query)
 	if err != nil {
-		return tx.QueryRowContext(ctx, query, args...)
+		return db.ExecContext(ctx, query, args...)
 	}
-	return tx.StmtContext(ctx, st).QueryRowContext(ctx, args...)
+	return st.ExecContext(ctx, args...)
 }
 
 // txExec runs query inside tx through the prepared statement, preparing it

@@ -122,6 +122,25 @@ func RunSessions(t *testing.T, newStore func(t *testing.T) SessionStore) {
 		if err := s.CreateRefreshFamily(t.Context(), "f2", "u1", "web", nil, base, base.Add(day), tok, base.Add(day)); !errors.Is(err, userstore.ErrDuplicate) {
 			t.Errorf("CreateRefreshFamily(same token): err = %v, want ErrDuplicate", err)
 		}
+		// A rotation onto a digest already stored, in this family or
+		// another, fails and spends nothing.
+		other := create(t, s, "f3", "u2")
+		for _, next := range [][]byte{tok, other} {
+			if err := s.RotateRefreshToken(t.Context(), tok, next, base.Add(time.Minute), base.Add(day), []byte("sealed")); !errors.Is(err, userstore.ErrDuplicate) {
+				t.Errorf("RotateRefreshToken(onto a stored token): err = %v, want ErrDuplicate", err)
+			}
+		}
+		for _, c := range []struct {
+			what, family string
+			tok          []byte
+		}{{"the old token", "f1", tok}, {"the other family's token", "f3", other}} {
+			fam, _, spent, succ, err := s.RefreshToken(t.Context(), c.tok)
+			if err != nil || fam != c.family || !spent.IsZero() || succ != nil {
+				t.Errorf("RefreshToken(%s) after the failed rotations = %q, spent %v, successor %q, %v; want %s unspent",
+					c.what, fam, spent, succ, err, c.family)
+			}
+		}
+		rotate(t, s, tok)
 	})
 
 	t.Run("Rotate", func(t *testing.T) {
