@@ -121,8 +121,9 @@
 // number of instances, exactly one succeeds; the others see the token
 // spent and take the successor (within the grace window) or revoke the
 // family, so a family
-// never forks. On PostgreSQL a rotation first takes a key share lock on
-// the token's family, the lock that deleting the family waits for: every
+// never forks. On PostgreSQL the rotation's statement first takes a key
+// share lock on the token's family, the lock that deleting the family
+// waits for: every
 // writer that locks a family and its tokens (rotation, revocation, prune)
 // locks the family first, so that none deadlocks another.
 //

@@ -51,18 +51,19 @@ const (
 	// nothing.
 	qRotateSQLite = "UPDATE authkit_refresh_tokens SET spent_at = $2, successor = $3, successor_hash = $4, successor_expires_at = $5" +
 		" WHERE hash = $1 AND spent_at IS NULL"
-	// qLockFamilyPostgres takes the lock that deleting a family waits
-	// for, on the family of a token, before a rotation touches the
-	// token: every writer that locks a family and its tokens locks the
-	// family first, so that rotations, revocations and prunes on several
-	// instances never deadlock.
-	qLockFamilyPostgres = "SELECT f.id FROM authkit_refresh_tokens t JOIN authkit_refresh_families f ON f.id = t.family_id" +
-		" WHERE t.hash = $1 FOR KEY SHARE OF f"
 	// qRotatePostgres is the spend and the insert of the successor into
-	// the spent token's family, in one statement. If the successor's
-	// digest is taken, the statement fails and spends nothing.
+	// the spent token's family, in one statement. The spend's condition
+	// first takes a key share lock on the token's family (the lock that
+	// deleting the family waits for), before the UPDATE locks the token:
+	// every writer that locks a family and its tokens locks the family
+	// first, so that rotations, revocations and prunes on several
+	// instances never deadlock. A family deleted meanwhile matches
+	// nothing; a successor digest already taken fails the statement,
+	// which then spends nothing.
 	qRotatePostgres = "WITH spent AS (UPDATE authkit_refresh_tokens SET spent_at = $3, successor = $5" +
-		" WHERE hash = $1 AND spent_at IS NULL RETURNING family_id)" +
+		" WHERE hash = $1 AND spent_at IS NULL AND family_id = (SELECT f.id FROM authkit_refresh_tokens t" +
+		" JOIN authkit_refresh_families f ON f.id = t.family_id WHERE t.hash = $1 FOR KEY SHARE OF f)" +
+		" RETURNING family_id)" +
 		" INSERT INTO authkit_refresh_tokens (hash, family_id, expires_at) SELECT $2, family_id, $4 FROM spent"
 	// Deleting a family deletes its tokens (ON DELETE CASCADE), family
 	// first.
@@ -156,13 +157,13 @@ func (s *Store) RefreshFamily(ctx context.Context, family string) (userID, clien
 // statement (UPDATE … WHERE hash = old AND spent_at IS NULL RETURNING
 // family_id): of any number of concurrent rotations of one token, from any
 // number of instances, exactly one succeeds and the others return an error
-// wrapping [userstore.ErrConflict]. On PostgreSQL the insert of next is
-// part of the same statement, in a transaction that first takes a key
-// share lock on the family (the lock a revocation waits for), so that
-// every writer locks a family before its tokens and none deadlocks
-// another; on SQLite the spend also names the successor, which a trigger
-// inserts as part of the same statement, so that a rotation commits like
-// any single write, without a transaction around it.
+// wrapping [userstore.ErrConflict]. The insert of next is part of the
+// same statement, so that a rotation commits like any single write,
+// without a transaction around it: on PostgreSQL as a data-modifying WITH
+// whose spend first takes a key share lock on the family (the lock a
+// revocation waits for), so that every writer locks a family before its
+// tokens and none deadlocks another; on SQLite through a trigger, the
+// spend naming the successor.
 //
 // An unknown old (or one whose family was revoked) returns an error
 // wrapping [userstore.ErrNotFound], and a next already stored one wrapping
@@ -199,26 +200,11 @@ func (s *Store) RotateRefreshToken(ctx context.Context, old, next []byte, now, n
 }
 
 func (s *Store) rotatePostgres(ctx context.Context, old, next []byte, now, nextExpires time.Time, sealed []byte) error {
-	return s.inTx(ctx, func(tx *sql.Tx) error {
-		var family string
-		if err := tx.QueryRowContext(ctx, qLockFamilyPostgres, old).Scan(&family); err != nil {
-			return err
-		}
-		res, err := tx.ExecContext(ctx, qRotatePostgres, old, next, micros(now), micros(nextExpires), nullBytes(sealed))
-		if s.isUnique(err) {
-			return fmt.Errorf("next exists: %w", userstore.ErrDuplicate)
-		} else if err != nil {
-			return err
-		}
-		n, err := res.RowsAffected()
-		if err != nil {
-			return err
-		}
-		if n == 1 {
-			return nil
-		}
-		return notRotated(tx.QueryRowContext(ctx, qTokenExists, old))
-	})
+	res, err := s.db.ExecContext(ctx, qRotatePostgres, old, next, micros(now), micros(nextExpires), nullBytes(sealed))
+	if spent, err := s.spentOne(res, err); err != nil || spent {
+		return err
+	}
+	return notRotated(s.db.QueryRowContext(ctx, qTokenExists, old))
 }
 
 // rotateSQLite spends old and inserts next with one statement and, if
@@ -246,9 +232,9 @@ func (s *Store) rotateSQLite(ctx context.Context, old, next []byte, now, nextExp
 	})
 }
 
-// spentOne reports whether SQLite's rotation statement, whose result and
-// error it is given, spent the token; a successor digest already taken
-// returns an error wrapping [userstore.ErrDuplicate].
+// spentOne reports whether a rotation statement, whose result and error
+// it is given, spent the token; a successor digest already taken returns
+// an error wrapping [userstore.ErrDuplicate].
 func (s *Store) spentOne(res sql.Result, err error) (bool, error) {
 	if s.isUnique(err) {
 		return false, fmt.Errorf("next exists: %w", userstore.ErrDuplicate)
