@@ -2,9 +2,7 @@ package sqlstore
 
 import (
 	"crypto/rand"
-	"database/sql"
 	"errors"
-	"path/filepath"
 	"testing"
 	"time"
 
@@ -20,18 +18,7 @@ func TestRotateSQLitePaths(t *testing.T) {
 	for _, prune := range []bool{false, true} {
 		t.Run(map[bool]string{false: "statement", true: "with prune"}[prune], func(t *testing.T) {
 			t.Parallel()
-			db, err := sql.Open("sqlite", SQLiteDSN(filepath.Join(t.TempDir(), "x.db")))
-			if err != nil {
-				t.Fatalf("sql.Open: %v", err)
-			}
-			defer db.Close()
-			s, err := New(t.Context(), db, SQLite)
-			if err != nil {
-				t.Fatalf("New: %v", err)
-			}
-			if err := s.Migrate(t.Context()); err != nil {
-				t.Fatalf("Migrate: %v", err)
-			}
+			s, db := openSQLiteStore(t, true)
 			ctx := t.Context()
 			digest := func() []byte { return []byte(rand.Text() + "ABCDEFGHIJKLMNOPQRSTUVWXYZ")[:32] }
 			now := time.Date(2026, 1, 1, 0, 0, 0, 0, time.UTC)
@@ -89,15 +76,7 @@ func TestRotateSQLitePaths(t *testing.T) {
 // that made SQLite's rotation one statement rotates after it.
 func TestRotateAfterUpgrade(t *testing.T) {
 	t.Parallel()
-	db, err := sql.Open("sqlite", SQLiteDSN(filepath.Join(t.TempDir(), "x.db")))
-	if err != nil {
-		t.Fatalf("sql.Open: %v", err)
-	}
-	defer db.Close()
-	s, err := New(t.Context(), db, SQLite)
-	if err != nil {
-		t.Fatalf("New: %v", err)
-	}
+	s, db := openSQLiteStore(t, false)
 	ms, err := migrations(SQLite)
 	if err != nil {
 		t.Fatal(err)

@@ -10,6 +10,28 @@ import (
 	_ "modernc.org/sqlite"
 )
 
+// openSQLiteStore returns a Store on a new SQLite database file in a
+// temporary directory, with the pool it uses, closed when the test ends;
+// it migrates the schema if migrate is set.
+func openSQLiteStore(t *testing.T, migrate bool) (*Store, *sql.DB) {
+	t.Helper()
+	db, err := sql.Open("sqlite", SQLiteDSN(filepath.Join(t.TempDir(), "x.db")))
+	if err != nil {
+		t.Fatalf("sql.Open: %v", err)
+	}
+	t.Cleanup(func() { db.Close() })
+	s, err := New(t.Context(), db, SQLite)
+	if err != nil {
+		t.Fatalf("New: %v", err)
+	}
+	if migrate {
+		if err := s.Migrate(t.Context()); err != nil {
+			t.Fatalf("Migrate: %v", err)
+		}
+	}
+	return s, db
+}
+
 func TestNewChecksSQLiteSetup(t *testing.T) {
 	t.Parallel()
 	full := "?_pragma=busy_timeout(5000)&_pragma=journal_mode(WAL)&_pragma=foreign_keys(1)&_txlock=immediate"

@@ -2,8 +2,6 @@ package sqlstore
 
 import (
 	"crypto/rand"
-	"database/sql"
-	"path/filepath"
 	"testing"
 	"time"
 )
@@ -13,18 +11,7 @@ import (
 // held ones.
 func TestCapThrottle(t *testing.T) {
 	t.Parallel()
-	db, err := sql.Open("sqlite", SQLiteDSN(filepath.Join(t.TempDir(), "x.db")))
-	if err != nil {
-		t.Fatalf("sql.Open: %v", err)
-	}
-	defer db.Close()
-	s, err := New(t.Context(), db, SQLite)
-	if err != nil {
-		t.Fatalf("New: %v", err)
-	}
-	if err := s.Migrate(t.Context()); err != nil {
-		t.Fatalf("Migrate: %v", err)
-	}
+	s, db := openSQLiteStore(t, true)
 	now := time.Date(2026, 1, 1, 0, 0, 0, 0, time.UTC)
 	var held, late [][32]byte
 	for i := range 100 {
@@ -56,7 +43,7 @@ func TestCapThrottle(t *testing.T) {
 		t.Errorf("rows after the cap = %d, want 40", n)
 	}
 	found := 0
-	err = s.ThrottleRecords(t.Context(), now, append(held, late...), func(int, int64, time.Time, time.Time, []byte) { found++ })
+	err := s.ThrottleRecords(t.Context(), now, append(held, late...), func(int, int64, time.Time, time.Time, []byte) { found++ })
 	if err != nil {
 		t.Fatalf("ThrottleRecords: %v", err)
 	}
