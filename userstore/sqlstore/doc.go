@@ -110,9 +110,9 @@
 // A rotation spends the old token with one compare-and-swap statement,
 //
 //	UPDATE authkit_refresh_tokens SET spent_at = $now, successor = $sealed
-//	WHERE hash = $old AND spent_at IS NULL RETURNING family_id
+//	WHERE hash = $old AND spent_at IS NULL
 //
-// and inserts the successor into the family it returned, atomically: on
+// and inserts the successor into the spent token's family, atomically: on
 // PostgreSQL both are one statement (WITH … INSERT); on SQLite the UPDATE
 // also writes the successor's digest and expiry on the spent row, and the
 // trigger authkit_refresh_tokens_rotate inserts the successor as part of

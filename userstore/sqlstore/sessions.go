@@ -154,10 +154,10 @@ func (s *Store) RefreshFamily(ctx context.Context, family string) (userID, clien
 
 // RotateRefreshToken spends old and stores next, unspent, in old's family,
 // atomically; see oauth2pw.RefreshStore. The spend is one compare-and-swap
-// statement (UPDATE … WHERE hash = old AND spent_at IS NULL RETURNING
-// family_id): of any number of concurrent rotations of one token, from any
-// number of instances, exactly one succeeds and the others return an error
-// wrapping [userstore.ErrConflict]. The insert of next is part of the
+// statement (UPDATE … WHERE hash = old AND spent_at IS NULL): of any
+// number of concurrent rotations of one token, from any number of
+// instances, exactly one succeeds and the others return an error wrapping
+// [userstore.ErrConflict]. The insert of next is part of the
 // same statement, so that a rotation commits like any single write,
 // without a transaction around it: on PostgreSQL as a data-modifying WITH
 // whose spend first takes a key share lock on the family (the lock a
