@@ -21,16 +21,7 @@ import (
 //	go test -run '^$' -bench Routes -benchtime 2000x ./examples/server
 func BenchmarkRoutes(b *testing.B) {
 	h := newTestApp(b, testConfig(b)).routes()
-
-	form := strings.NewReader(passwordForm(alice, demoPassword(b, alice)).Encode())
-	req := httptest.NewRequest(http.MethodPost, "/token", form)
-	req.Header.Set("Content-Type", "application/x-www-form-urlencoded")
-	w := httptest.NewRecorder()
-	h.ServeHTTP(w, req)
-	var tr tokenResponse
-	if err := json.Unmarshal(w.Body.Bytes(), &tr); w.Code != http.StatusOK || err != nil {
-		b.Fatalf("POST /token: %d %s", w.Code, w.Body)
-	}
+	token := benchLogin(b, h)
 
 	var healthzNs float64
 	b.Run("healthz", func(b *testing.B) {
@@ -47,7 +38,7 @@ func BenchmarkRoutes(b *testing.B) {
 	})
 	b.Run("protected", func(b *testing.B) {
 		req := httptest.NewRequest(http.MethodGet, "/api/protected", nil)
-		req.Header.Set("Authorization", "Bearer "+tr.AccessToken)
+		req.Header.Set("Authorization", "Bearer "+token)
 		b.ReportAllocs()
 		for b.Loop() {
 			w := httptest.NewRecorder()

@@ -15,12 +15,23 @@ import (
 // already taken (which spends nothing), and checks the rows each leaves.
 func TestRotateSQLitePaths(t *testing.T) {
 	t.Parallel()
-	for _, prune := range []bool{false, true} {
-		t.Run(map[bool]string{false: "statement", true: "with prune"}[prune], func(t *testing.T) {
+	for _, tc := range []struct {
+		name   string
+		prune  bool
+		tokens int // rows left in the end
+	}{
+		{"statement", false, 3}, // old, next and the stale family's
+		{"with prune", true, 2}, // old and next: the stale family pruned
+	} {
+		t.Run(tc.name, func(t *testing.T) {
 			t.Parallel()
 			s, db := openSQLiteStore(t, true)
 			ctx := t.Context()
-			digest := func() []byte { return []byte(rand.Text() + "ABCDEFGHIJKLMNOPQRSTUVWXYZ")[:32] }
+			digest := func() []byte {
+				d := make([]byte, tokenDigestBytes)
+				rand.Read(d)
+				return d
+			}
 			now := time.Date(2026, 1, 1, 0, 0, 0, 0, time.UTC)
 			far := now.Add(24 * time.Hour)
 			old, stale := digest(), digest()
@@ -32,7 +43,7 @@ func TestRotateSQLitePaths(t *testing.T) {
 				t.Fatal(err)
 			}
 			rotate := func(old, next []byte) error {
-				return s.rotateSQLite(ctx, old, next, now, far.Add(time.Hour), []byte("sealed"), prune)
+				return s.rotateSQLite(ctx, old, next, now, far.Add(time.Hour), []byte("sealed"), tc.prune)
 			}
 			if err := rotate(old, old); !errors.Is(err, userstore.ErrDuplicate) {
 				t.Errorf("rotate onto itself: err = %v, want ErrDuplicate", err)
@@ -65,8 +76,8 @@ func TestRotateSQLitePaths(t *testing.T) {
 			if err := db.QueryRowContext(ctx, "SELECT count(*) FROM authkit_refresh_tokens").Scan(&n); err != nil {
 				t.Fatal(err)
 			}
-			if want := map[bool]int{false: 3, true: 2}[prune]; n != want {
-				t.Errorf("tokens stored = %d, want %d (old, next%s)", n, want, map[bool]string{false: " and the stale family's", true: ""}[prune])
+			if n != tc.tokens {
+				t.Errorf("tokens stored = %d, want %d", n, tc.tokens)
 			}
 		})
 	}
@@ -85,10 +96,10 @@ func TestRotateAfterUpgrade(t *testing.T) {
 	if _, err := db.ExecContext(ctx, versionTable); err != nil {
 		t.Fatal(err)
 	}
-	for _, m := range ms {
-		if m.name == "0004_rotation.sql" {
-			break
-		}
+	if len(ms) < 4 || ms[3].name != "0004_rotation.sql" {
+		t.Fatalf("migration 4 is not 0004_rotation.sql")
+	}
+	for _, m := range ms[:3] {
 		if _, err := db.ExecContext(ctx, m.sql); err != nil {
 			t.Fatalf("apply %s: %v", m.name, err)
 		}
